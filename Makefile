@@ -1,0 +1,73 @@
+# fairage: train apparent-age regressors on faces and audit them for bias.
+#
+#   make run     set everything up, then run pipeline.yaml end to end
+#   make test    set everything up, then vet, check formatting and run all tests
+#
+# Everything the project needs (libtensorflow, the Go TF bindings and their
+# generated protos, protoc) is installed by `make setup` into build/ (git
+# ignored), with downloads cached in ~/.cache/fairage. See README.md.
+
+CONFIG ?= pipeline.yaml
+RUNS   ?= runs
+ARGS   ?=
+GO     ?= go
+BIN    := bin/pipeline
+PIPELINE = $(BIN) run $(CONFIG) --runs $(RUNS) $(ARGS)
+
+STAGES := ingest split balance augment train evaluate analyze report
+
+.PHONY: all setup build run test vet fmt-check bench docs experiments clean report-check conformance status validate $(STAGES)
+
+all: build
+
+## setup: install libtensorflow, generate the Go TF bindings (idempotent, cached)
+setup: build/.setup-tf.stamp
+
+build/.setup-tf.stamp: scripts/setup-tf.sh
+	bash scripts/setup-tf.sh
+
+## build: compile bin/pipeline
+build: setup
+	$(GO) build -o $(BIN) ./cmd/pipeline
+
+## run: run CONFIG (default pipeline.yaml) end to end
+run: build
+	$(PIPELINE)
+
+# One target per stage: runs the pipeline up to and including that stage
+# (earlier stages run or are skipped as fresh), e.g. `make train CONFIG=configs/utkface.yaml`.
+$(STAGES): build
+	$(PIPELINE) --until $@
+
+## status / validate: inspect CONFIG without running anything
+status: build
+	$(BIN) status $(CONFIG) --runs $(RUNS)
+validate: build
+	$(BIN) validate $(CONFIG)
+
+## test: vet, formatting and every test (tests needing ../shared/datasets skip with a message when it is absent)
+test: setup vet fmt-check
+	$(GO) test -count=1 -timeout 30m ./...
+
+vet: setup
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './build/*')); \
+	if [ -n "$$out" ]; then echo "gofmt wants to rewrite:"; echo "$$out"; exit 1; fi
+
+## bench: performance against the Python peers, side by side (see BENCHMARKS.md)
+bench: build
+	bash scripts/venv.sh
+	bash bench/run.sh
+
+## docs: regenerate docs/config.md from the schema
+docs: build
+	$(BIN) schema > docs/config.md
+
+## report-check: render a run's report.html in headless Chromium and screenshot it
+report-check: build
+	bash scripts/report-check.sh $(RUNS)/$$($(BIN) validate $(CONFIG) --print | sed -n 's/^  name: //p' | head -1)/report/report.html build/report-check.png
+
+clean:
+	rm -rf bin build/.setup-tf.stamp

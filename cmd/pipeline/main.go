@@ -1,0 +1,66 @@
+// Command pipeline runs fairage: it trains apparent-age regressors on face
+// images and audits their errors for bias, as a graph of cached stages
+// described by one config file.
+//
+//	pipeline run pipeline.yaml
+//	pipeline status pipeline.yaml
+//	pipeline validate pipeline.yaml
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"fairage/pipeline"
+)
+
+// Exit codes, documented in the README.
+const (
+	exitFailure     = 1
+	exitConfig      = 2
+	exitGate        = 3
+	exitInterrupted = 130
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "error:", err)
+	os.Exit(exitCode(ctx, err))
+}
+
+func exitCode(ctx context.Context, err error) int {
+	var cfgErr *pipeline.ConfigError
+	var gateErr interface{ GateFailure() bool }
+	switch {
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		return exitInterrupted
+	case errors.As(err, &cfgErr):
+		return exitConfig
+	case errors.As(err, &gateErr) && gateErr.GateFailure():
+		return exitGate
+	}
+	return exitFailure
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "pipeline",
+		Short:         "Train apparent-age regressors on faces and audit them for bias",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRunCmd(), newStatusCmd(), newValidateCmd(), newVersionCmd(), newSchemaCmd())
+	return root
+}

@@ -1,0 +1,350 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"fairage/internal/progress"
+)
+
+// Graph is the ordered list of stages; each stage's inputs come earlier.
+type Graph struct{ stages []Stage }
+
+// NewGraph checks that names are unique and inputs refer to earlier stages.
+func NewGraph(stages ...Stage) (*Graph, error) {
+	seen := map[string]bool{}
+	for _, s := range stages {
+		if seen[s.Name()] {
+			return nil, fmt.Errorf("stage graph: %q appears twice", s.Name())
+		}
+		for _, in := range s.Inputs() {
+			if !seen[in] {
+				return nil, fmt.Errorf("stage graph: %s reads %q, which is not an earlier stage", s.Name(), in)
+			}
+		}
+		seen[s.Name()] = true
+	}
+	return &Graph{stages: stages}, nil
+}
+
+// Stages returns the stages in order.
+func (g *Graph) Stages() []Stage { return g.stages }
+
+// Names returns the stage names in order.
+func (g *Graph) Names() []string {
+	out := make([]string, len(g.stages))
+	for i, s := range g.stages {
+		out[i] = s.Name()
+	}
+	return out
+}
+
+func (g *Graph) index(name string) int {
+	for i, s := range g.stages {
+		if s.Name() == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// RunOptions select what a run does.
+type RunOptions struct {
+	RunsDir string // folder of run folders and the shared cache ("runs")
+	Name    string // run name; the run folder is RunsDir/Name
+	Only    string // run just this stage (its inputs must already be built)
+	From    string // rerun this stage and everything after it
+	Until   string // stop after this stage
+	Force   bool   // rerun every selected stage even when fresh
+	Log     io.Writer
+	// Progress creates trackers; nil means progress.New on Log.
+	Progress func(label, unit string, total int) progress.Tracker
+	// Versions are extra component versions for the manifest (e.g. TensorFlow).
+	Versions map[string]string
+	Args     []string
+}
+
+// Runner executes a graph for a config.
+type Runner struct {
+	Graph  *Graph
+	Config *Config
+}
+
+// RunDir is the folder of a run.
+func (o RunOptions) RunDir() string { return filepath.Join(o.RunsDir, o.Name) }
+
+func (o RunOptions) cache() cache { return cache{root: filepath.Join(o.RunsDir, cacheDirName)} }
+
+// Run executes the selected stages, skipping those whose outputs are fresh,
+// and returns the manifest (also written to the run folder).
+func (r *Runner) Run(ctx context.Context, opts RunOptions) (*Manifest, error) {
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	if opts.Progress == nil {
+		log := opts.Log
+		opts.Progress = func(label, unit string, total int) progress.Tracker { return progress.New(log, label, unit, total) }
+	}
+	if opts.Name == "" || strings.ContainsAny(opts.Name, `/\`) || opts.Name == "." || opts.Name == ".." {
+		return nil, fmt.Errorf("run name %q: expected a plain folder name (run.name)", opts.Name)
+	}
+	for _, sel := range []struct{ flag, name string }{{"--only", opts.Only}, {"--from", opts.From}, {"--until", opts.Until}} {
+		if sel.name != "" && r.Graph.index(sel.name) < 0 {
+			return nil, fmt.Errorf("%s %s: unknown stage (stages: %s)", sel.flag, sel.name, strings.Join(r.Graph.Names(), ", "))
+		}
+	}
+	if opts.Only != "" && opts.From != "" {
+		return nil, errors.New("--only and --from cannot be combined")
+	}
+	runDir := opts.RunDir()
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return nil, fmt.Errorf("run folder %s: %w", runDir, err)
+	}
+	lock, err := tryLock(filepath.Join(runDir, ".lock"))
+	if err != nil {
+		return nil, fmt.Errorf("run %s is busy: %w", opts.Name, err)
+	}
+	defer lock.unlock()
+
+	m := r.newManifest(opts)
+	if err := m.write(runDir); err != nil {
+		return nil, err
+	}
+	runErr := r.execute(ctx, opts, m)
+	m.Finished = time.Now().UTC()
+	switch {
+	case runErr == nil:
+		m.Status = "completed"
+	case errors.Is(runErr, context.Canceled):
+		m.Status = "interrupted"
+		m.Error = runErr.Error()
+	default:
+		m.Status = "failed"
+		m.Error = runErr.Error()
+	}
+	if err := m.write(runDir); err != nil && runErr == nil {
+		runErr = err
+	}
+	return m, runErr
+}
+
+func (r *Runner) newManifest(opts RunOptions) *Manifest {
+	host, _ := os.Hostname()
+	versions := map[string]string{"go": runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		versions["fairage"] = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				versions["fairage_revision"] = s.Value
+			}
+		}
+	}
+	for k, v := range opts.Versions {
+		versions[k] = v
+	}
+	return &Manifest{
+		Name: opts.Name, ConfigFile: r.Config.File, ConfigChain: r.Config.Chain,
+		Config: r.Config.Nested(), Seed: r.seed(), Status: "running",
+		Started: time.Now().UTC(), Host: host, Versions: versions, Args: opts.Args,
+	}
+}
+
+func (r *Runner) seed() int {
+	if f, ok := r.Config.schema.Field("run.seed"); ok && f.Kind == KindInt {
+		return r.Config.Int("run.seed")
+	}
+	return 0
+}
+
+// selection says, for stage i, whether it runs (when stale or forced) and
+// whether it is forced.
+func (r *Runner) selection(i int, opts RunOptions) (selected, forced bool) {
+	name := r.Graph.stages[i].Name()
+	switch {
+	case opts.Only != "":
+		return name == opts.Only, opts.Force
+	case opts.From != "":
+		from := r.Graph.index(opts.From)
+		return true, i >= from || opts.Force
+	}
+	return true, opts.Force
+}
+
+func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) error {
+	runDir := opts.RunDir()
+	c := opts.cache()
+	outputs := map[string]string{} // stage -> cache entry folder
+	digests := map[string]string{} // stage -> output digest
+	for i, st := range r.Graph.stages {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		selected, forced := r.selection(i, opts)
+		if (opts.Only != "" && i > r.Graph.index(opts.Only)) || (opts.Until != "" && i > r.Graph.index(opts.Until)) {
+			break
+		}
+		fp, err := r.fingerprintOf(ctx, st, digests)
+		if err != nil {
+			return err
+		}
+		sum := fp.sum()
+		rec := StageRecord{Name: st.Name(), Fingerprint: sum, ConfigDigest: fp.ConfigDigest,
+			Inputs: fp.Inputs, External: fp.External, Output: st.Name()}
+		meta, cached := c.lookup(st.Name(), sum)
+		if !selected || (cached && !forced) {
+			if !cached {
+				return fmt.Errorf("stage %s: its output is not built yet, and --only %s does not run it; run without --only (or with --from %s)", st.Name(), opts.Only, st.Name())
+			}
+			rec.Status, rec.OutputDigest, rec.Stats = "skipped", meta.OutputDigest, meta.Stats
+			rec.Reason = r.skipReason(runDir, st.Name(), sum, selected)
+			if err := link(runDir, st.Name(), c.entry(st.Name(), sum)); err != nil {
+				return err
+			}
+			fmt.Fprintf(opts.Log, "%-9s skipped: %s\n", st.Name(), rec.Reason)
+		} else {
+			rec.Reason = runReason(opts.cache(), runDir, fp, sum, cached, forced)
+			fmt.Fprintf(opts.Log, "%-9s running: %s\n", st.Name(), rec.Reason)
+			meta, err = r.runStage(ctx, st, sum, fp, outputs, opts, m)
+			if err != nil {
+				rec.Status = "failed"
+				if errors.Is(err, context.Canceled) {
+					rec.Status = "interrupted"
+				}
+				rec.Reason = err.Error()
+				m.Stages = append(m.Stages, rec)
+				return fmt.Errorf("stage %s: %w", st.Name(), err)
+			}
+			rec.Status, rec.OutputDigest, rec.Stats, rec.DurationS = "ran", meta.OutputDigest, meta.Stats, meta.DurationS
+			if err := link(runDir, st.Name(), c.entry(st.Name(), sum)); err != nil {
+				return err
+			}
+			fmt.Fprintf(opts.Log, "%-9s done in %s%s\n", st.Name(), time.Duration(meta.DurationS*float64(time.Second)).Round(time.Millisecond), statsText(meta.Stats))
+		}
+		outputs[st.Name()] = c.entry(st.Name(), sum)
+		digests[st.Name()] = rec.OutputDigest
+		m.Stages = append(m.Stages, rec)
+		if err := m.write(runDir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func statsText(s Stats) string {
+	if s.RowsIn == 0 && s.RowsOut == 0 && s.Rejected == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (rows in %d, out %d, rejected %d)", s.RowsIn, s.RowsOut, s.Rejected)
+}
+
+func (r *Runner) fingerprintOf(ctx context.Context, st Stage, digests map[string]string) (fingerprint, error) {
+	fp := fingerprint{Stage: st.Name(), Version: st.Version(), ConfigDigest: r.Config.Digest(st.Sections()...), Inputs: map[string]string{}}
+	for _, in := range st.Inputs() {
+		d, ok := digests[in]
+		if !ok {
+			return fp, fmt.Errorf("stage %s needs the output of %s, which is not available", st.Name(), in)
+		}
+		fp.Inputs[in] = d
+	}
+	if ext, ok := st.(ExternalInputs); ok {
+		d, err := ext.InputDigest(ctx, r.Config)
+		if err != nil {
+			return fp, fmt.Errorf("stage %s: %w", st.Name(), err)
+		}
+		fp.External = d
+	}
+	return fp, nil
+}
+
+func (r *Runner) skipReason(runDir, stage, sum string, selected bool) string {
+	if !selected {
+		return "not selected; using its output " + sum
+	}
+	if linkedFingerprint(runDir, stage) == sum {
+		return "up to date (fingerprint " + sum + ")"
+	}
+	return "output " + sum + " found in the cache (computed by an earlier run)"
+}
+
+// runReason explains why a stage runs, comparing with the output the run
+// folder had before when there is one.
+func runReason(c cache, runDir string, fp fingerprint, sum string, cached, forced bool) string {
+	if forced && cached {
+		return "forced (output was fresh)"
+	}
+	if forced {
+		return "forced"
+	}
+	old := linkedFingerprint(runDir, fp.Stage)
+	if old == "" {
+		return "no output yet"
+	}
+	if prev, ok := c.lookup(fp.Stage, old); ok {
+		return "stale: " + fp.explainChange(prev.Inputs)
+	}
+	return "stale: previous output " + old + " is gone from the cache"
+}
+
+func (r *Runner) runStage(ctx context.Context, st Stage, sum string, fp fingerprint, outputs map[string]string, opts RunOptions, m *Manifest) (*entryMeta, error) {
+	c := opts.cache()
+	entryLock, err := waitLock(c.lockPath(st.Name(), sum))
+	if err != nil {
+		return nil, err
+	}
+	defer entryLock.unlock()
+	c.sweepTemps(st.Name(), sum)
+	tmp, err := c.newTemp(st.Name(), sum)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			os.RemoveAll(tmp)
+		}
+	}()
+	inputs := map[string]string{}
+	for _, in := range st.Inputs() {
+		inputs[in] = outputs[in]
+	}
+	sc := &StageContext{Config: r.Config, Inputs: inputs, OutDir: tmp, RunDir: opts.RunDir(),
+		Log: opts.Log, Progress: opts.Progress, Manifest: m}
+	start := time.Now()
+	stats, err := runProtected(ctx, st, sc)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	digest, err := dirDigest(tmp)
+	if err != nil {
+		return nil, err
+	}
+	meta := entryMeta{Fingerprint: sum, Inputs: fp, OutputDigest: digest, Stats: stats,
+		DurationS: time.Since(start).Seconds(), Created: time.Now().UTC()}
+	if err := c.commit(st.Name(), sum, tmp, meta); err != nil {
+		return nil, err
+	}
+	committed = true
+	return &meta, nil
+}
+
+// runProtected turns a panic inside a stage into an error with its stack, so
+// one bad stage never kills the process without a manifest.
+func runProtected(ctx context.Context, st Stage, sc *StageContext) (stats Stats, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error (panic): %v\n%s", p, debug.Stack())
+		}
+	}()
+	return st.Run(ctx, sc)
+}

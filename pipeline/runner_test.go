@@ -1,0 +1,352 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// textStage is a real stage for runner tests: it reads its input stage's
+// out.txt, appends its config value, and writes out.txt. It counts runs.
+type textStage struct {
+	name, section, input string
+	runs                 *atomic.Int32
+	block                chan struct{} // when set, Run waits for ctx or this
+}
+
+func (s *textStage) Name() string       { return s.name }
+func (s *textStage) Version() string    { return "1" }
+func (s *textStage) Sections() []string { return []string{s.section} }
+func (s *textStage) Inputs() []string {
+	if s.input == "" {
+		return nil
+	}
+	return []string{s.input}
+}
+
+func (s *textStage) Run(ctx context.Context, sc *StageContext) (Stats, error) {
+	s.runs.Add(1)
+	prev := ""
+	if s.input != "" {
+		b, err := os.ReadFile(filepath.Join(sc.Inputs[s.input], "out.txt"))
+		if err != nil {
+			return Stats{}, err
+		}
+		prev = string(b)
+	}
+	// Write part of the output first, so an interruption would leave half
+	// an artifact if the runner did not protect it.
+	if err := os.WriteFile(filepath.Join(sc.OutDir, "out.txt"), []byte(prev+"partial"), 0o644); err != nil {
+		return Stats{}, err
+	}
+	if s.block != nil {
+		select {
+		case <-ctx.Done():
+			return Stats{}, ctx.Err()
+		case <-s.block:
+		}
+	}
+	out := fmt.Sprintf("%s%s=%s\n", prev, s.name, sc.Config.String(s.section+".value"))
+	return Stats{RowsIn: 1, RowsOut: 1}, os.WriteFile(filepath.Join(sc.OutDir, "out.txt"), []byte(out), 0o644)
+}
+
+var testSchema = MustSchema(
+	Section{Name: "run", Fields: []Field{{Key: "run.name", Kind: KindString, Default: "t"}, {Key: "run.seed", Kind: KindInt, Default: 1}}},
+	Section{Name: "a", Fields: []Field{{Key: "a.value", Kind: KindString, Default: "x"}}},
+	Section{Name: "b", Fields: []Field{{Key: "b.value", Kind: KindString, Default: "y"}}},
+	Section{Name: "c", Fields: []Field{{Key: "c.value", Kind: KindString, Default: "z"}}},
+)
+
+type fixture struct {
+	t            *testing.T
+	dir, cfgPath string
+	runsA, runsB *atomic.Int32
+	runsC        *atomic.Int32
+	a, b, c      *textStage
+	graph        *Graph
+}
+
+func newFixture(t *testing.T) *fixture {
+	f := &fixture{t: t, dir: t.TempDir(), runsA: new(atomic.Int32), runsB: new(atomic.Int32), runsC: new(atomic.Int32)}
+	f.a = &textStage{name: "a", section: "a", runs: f.runsA}
+	f.b = &textStage{name: "b", section: "b", input: "a", runs: f.runsB}
+	f.c = &textStage{name: "c", section: "c", input: "b", runs: f.runsC}
+	g, err := NewGraph(f.a, f.b, f.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.graph = g
+	f.cfgPath = filepath.Join(f.dir, "cfg.yaml")
+	f.writeConfig("a: {value: one}\nb: {value: two}\nc: {value: three}\n")
+	return f
+}
+
+func (f *fixture) writeConfig(text string) {
+	if err := os.WriteFile(f.cfgPath, []byte(text), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) run(ctx context.Context, opts RunOptions, sets ...string) (*Manifest, error) {
+	cfg, err := Load(f.cfgPath, testSchema, LoadOptions{Sets: sets})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if opts.RunsDir == "" {
+		opts.RunsDir = filepath.Join(f.dir, "runs")
+	}
+	if opts.Name == "" {
+		opts.Name = "r1"
+	}
+	r := &Runner{Graph: f.graph, Config: cfg}
+	return r.Run(ctx, opts)
+}
+
+func (f *fixture) counts() [3]int32 {
+	return [3]int32{f.runsA.Load(), f.runsB.Load(), f.runsC.Load()}
+}
+
+func statuses(m *Manifest) string {
+	var parts []string
+	for _, s := range m.Stages {
+		parts = append(parts, s.Name+":"+s.Status)
+	}
+	return strings.Join(parts, " ")
+}
+
+func TestSecondRunSkipsEveryStage(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.run(context.Background(), RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(m); got != "a:skipped b:skipped c:skipped" {
+		t.Fatalf("second run: %s", got)
+	}
+	if f.counts() != [3]int32{1, 1, 1} {
+		t.Fatalf("stages ran %v times, want once each", f.counts())
+	}
+	out, err := os.ReadFile(filepath.Join(f.dir, "runs", "r1", "c", "out.txt"))
+	if err != nil || string(out) != "a=one\nb=two\nc=three\n" {
+		t.Fatalf("run folder output = %q, %v", out, err)
+	}
+	disk, err := ReadManifest(filepath.Join(f.dir, "runs", "r1"))
+	if err != nil || disk.Status != "completed" || len(disk.Stages) != 3 {
+		t.Fatalf("manifest on disk: %+v, %v", disk, err)
+	}
+	if !strings.Contains(disk.Stages[0].Reason, "up to date") {
+		t.Errorf("skip reason %q does not say why", disk.Stages[0].Reason)
+	}
+}
+
+func TestChangingAStageConfigRerunsItAndDownstreamOnly(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.run(context.Background(), RunOptions{}, "b.value=changed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(m); got != "a:skipped b:ran c:ran" {
+		t.Fatalf("after changing b: %s", got)
+	}
+	if f.counts() != [3]int32{1, 2, 2} {
+		t.Fatalf("run counts %v", f.counts())
+	}
+	if !strings.Contains(m.Stages[1].Reason, "config changed") {
+		t.Errorf("b reason %q should say the config changed", m.Stages[1].Reason)
+	}
+	if !strings.Contains(m.Stages[2].Reason, "output of b changed") {
+		t.Errorf("c reason %q should name the upstream change", m.Stages[2].Reason)
+	}
+}
+
+func TestInterruptedStageLeavesNoOutput(t *testing.T) {
+	f := newFixture(t)
+	f.b.block = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	// Cancel once b has started writing.
+	go func() {
+		for f.runsB.Load() == 0 {
+		}
+		cancel()
+	}()
+	m, err := f.run(ctx, RunOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if m.Status != "interrupted" || statuses(m) != "a:ran b:interrupted" {
+		t.Fatalf("manifest %s / %s", m.Status, statuses(m))
+	}
+	if _, err := os.Lstat(filepath.Join(f.dir, "runs", "r1", "b")); !os.IsNotExist(err) {
+		t.Errorf("run folder has a b output after interruption: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(f.dir, "runs", cacheDirName, "b"))
+	for _, e := range entries {
+		if e.IsDir() {
+			t.Errorf("cache holds %s after interruption", e.Name())
+		}
+	}
+	// A rerun completes, reusing a and running b and c.
+	f.b.block = nil
+	m, err = f.run(context.Background(), RunOptions{})
+	if err != nil || statuses(m) != "a:skipped b:ran c:ran" {
+		t.Fatalf("rerun: %s, %v", statuses(m), err)
+	}
+}
+
+func TestRunsSharingAStageComputeItOnce(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.run(context.Background(), RunOptions{Name: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.run(context.Background(), RunOptions{Name: "second"}, "c.value=other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(m); got != "a:skipped b:skipped c:ran" {
+		t.Fatalf("second run: %s", got)
+	}
+	if f.runsA.Load() != 1 {
+		t.Fatalf("a computed %d times across two runs", f.runsA.Load())
+	}
+	if !strings.Contains(m.Stages[0].Reason, "cache") {
+		t.Errorf("reason %q should say the output came from the cache", m.Stages[0].Reason)
+	}
+}
+
+func TestOnlyFromAndForce(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.run(context.Background(), RunOptions{Only: "b"}); err == nil || !strings.Contains(err.Error(), "not built yet") {
+		t.Fatalf("--only b before a exists: %v", err)
+	}
+	if _, err := f.run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.run(context.Background(), RunOptions{Only: "b", Force: true})
+	if err != nil || statuses(m) != "a:skipped b:ran" {
+		t.Fatalf("--only b --force: %s, %v", statuses(m), err)
+	}
+	m, err = f.run(context.Background(), RunOptions{From: "b"})
+	if err != nil || statuses(m) != "a:skipped b:ran c:ran" {
+		t.Fatalf("--from b: %s, %v", statuses(m), err)
+	}
+	m, err = f.run(context.Background(), RunOptions{Until: "b", Force: true})
+	if err != nil || statuses(m) != "a:ran b:ran" {
+		t.Fatalf("--until b --force: %s, %v", statuses(m), err)
+	}
+	m, err = f.run(context.Background(), RunOptions{Force: true})
+	if err != nil || statuses(m) != "a:ran b:ran c:ran" {
+		t.Fatalf("--force: %s, %v", statuses(m), err)
+	}
+	if _, err := f.run(context.Background(), RunOptions{Only: "nope"}); err == nil || !strings.Contains(err.Error(), "unknown stage") {
+		t.Fatalf("unknown stage: %v", err)
+	}
+}
+
+func TestSecondRunOnSameFolderIsRefusedWhileFirstHoldsTheLock(t *testing.T) {
+	f := newFixture(t)
+	f.a.block = make(chan struct{})
+	done := make(chan error)
+	go func() {
+		_, err := f.run(context.Background(), RunOptions{})
+		done <- err
+	}()
+	for f.runsA.Load() == 0 {
+	}
+	cfg, _ := Load(f.cfgPath, testSchema, LoadOptions{})
+	r := &Runner{Graph: f.graph, Config: cfg}
+	_, err := r.Run(context.Background(), RunOptions{RunsDir: filepath.Join(f.dir, "runs"), Name: "r1"})
+	if err == nil || !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("concurrent run on the same folder: %v", err)
+	}
+	close(f.a.block)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStatusExplainsFreshStaleMissing(t *testing.T) {
+	f := newFixture(t)
+	opts := RunOptions{RunsDir: filepath.Join(f.dir, "runs"), Name: "r1"}
+	load := func(sets ...string) *Runner {
+		cfg, err := Load(f.cfgPath, testSchema, LoadOptions{Sets: sets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Runner{Graph: f.graph, Config: cfg}
+	}
+	st, err := load().Status(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[0].State != "missing" || st[2].State != "missing" {
+		t.Fatalf("before any run: %+v", st)
+	}
+	if _, err := load().Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = load().Status(context.Background(), opts)
+	for _, s := range st {
+		if s.State != "fresh" {
+			t.Fatalf("after a run %s is %s", s.Name, s.State)
+		}
+	}
+	st, _ = load("b.value=new").Status(context.Background(), opts)
+	if st[0].State != "fresh" || st[1].State != "stale" || !strings.Contains(st[1].Reason, "config changed") || st[2].State != "missing" {
+		t.Fatalf("after changing b: %+v", st)
+	}
+	if f.counts() != [3]int32{1, 1, 1} {
+		t.Fatalf("status ran stages: %v", f.counts())
+	}
+}
+
+func TestStagePanicBecomesAnError(t *testing.T) {
+	g, _ := NewGraph(panicStage{})
+	dir := t.TempDir()
+	cfg, _ := Load(writeFile(t, dir, "c.yaml", "a: {value: v}\n"), testSchema, LoadOptions{})
+	m, err := (&Runner{Graph: g, Config: cfg}).Run(context.Background(), RunOptions{RunsDir: dir, Name: "p"})
+	if err == nil || !strings.Contains(err.Error(), "panic") || m.Status != "failed" {
+		t.Fatalf("panic: %v, %+v", err, m)
+	}
+}
+
+type panicStage struct{}
+
+func (panicStage) Name() string       { return "boom" }
+func (panicStage) Version() string    { return "1" }
+func (panicStage) Sections() []string { return []string{"a"} }
+func (panicStage) Inputs() []string   { return nil }
+func (panicStage) Run(context.Context, *StageContext) (Stats, error) {
+	var m map[string]int
+	m["x"] = 1
+	return Stats{}, nil
+}
+
+func TestGraphRejectsBadWiring(t *testing.T) {
+	r := new(atomic.Int32)
+	if _, err := NewGraph(&textStage{name: "b", input: "a", runs: r}); err == nil {
+		t.Error("input from a later/unknown stage accepted")
+	}
+	if _, err := NewGraph(&textStage{name: "a", runs: r}, &textStage{name: "a", runs: r}); err == nil {
+		t.Error("duplicate stage accepted")
+	}
+}
+
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+
+	"fairage/internal/progress"
+)
+
+// Stage is one step of the pipeline: declared inputs (earlier stages'
+// outputs), the config sections it reads, and the files it writes. The
+// runner decides whether it must run from its fingerprint.
+type Stage interface {
+	// Name is the stage's unique, lowercase name (used by --only/--from).
+	Name() string
+	// Version changes when the stage's code changes what it produces, so
+	// cached outputs of older code are not reused.
+	Version() string
+	// Sections are the top-level config sections that affect the output.
+	Sections() []string
+	// Inputs are the names of the stages whose outputs this one reads.
+	Inputs() []string
+	// Run writes the stage's outputs into sc.OutDir.
+	Run(ctx context.Context, sc *StageContext) (Stats, error)
+}
+
+// ExternalInputs is implemented by stages that read files outside the
+// pipeline (a dataset folder). The digest of those files joins the
+// fingerprint, so editing the dataset reruns the stage.
+type ExternalInputs interface {
+	InputDigest(ctx context.Context, cfg *Config) (string, error)
+}
+
+// Uncached is implemented by stages whose outputs belong to one run and are
+// not worth sharing (none by default; reports, for instance, could be).
+type Uncached interface{ Uncached() bool }
+
+// StageContext is what a running stage receives.
+type StageContext struct {
+	Config *Config
+	// Inputs maps each declared input stage name to its output folder.
+	Inputs map[string]string
+	// OutDir is an empty temporary folder; it becomes the stage's output
+	// only if Run succeeds.
+	OutDir string
+	// RunDir is the run folder (runs/<name>), for reading the manifest of
+	// the run so far (reports need it). Stages must not write there.
+	RunDir string
+	// Log receives human-readable messages.
+	Log io.Writer
+	// Progress starts a tracker for long work (bar on a terminal, plain
+	// lines otherwise).
+	Progress func(label, unit string, total int) progress.Tracker
+	// Manifest is the run manifest so far (stages already done).
+	Manifest *Manifest
+}
+
+// Stats are the counts a stage reports for the manifest.
+type Stats struct {
+	RowsIn   int64          `json:"rows_in"`
+	RowsOut  int64          `json:"rows_out"`
+	Rejected int64          `json:"rejected"`
+	Extra    map[string]any `json:"extra,omitempty"`
+}

@@ -1,0 +1,58 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+)
+
+// StageStatus says whether a stage's output in a run folder is current.
+type StageStatus struct {
+	Name        string
+	State       string // fresh, stale, missing
+	Reason      string
+	Fingerprint string
+}
+
+// Status computes, without running anything, which stages of the run
+// folder are fresh, stale or missing, and why.
+func (r *Runner) Status(ctx context.Context, opts RunOptions) ([]StageStatus, error) {
+	c := opts.cache()
+	runDir := opts.RunDir()
+	digests := map[string]string{}
+	var out []StageStatus
+	blocked := ""
+	for _, st := range r.Graph.stages {
+		if blocked != "" {
+			out = append(out, StageStatus{Name: st.Name(), State: "missing",
+				Reason: fmt.Sprintf("waits for %s; cannot be checked until it is built", blocked)})
+			continue
+		}
+		fp, err := r.fingerprintOf(ctx, st, digests)
+		if err != nil {
+			return nil, err
+		}
+		sum := fp.sum()
+		old := linkedFingerprint(runDir, st.Name())
+		s := StageStatus{Name: st.Name(), Fingerprint: sum}
+		if meta, ok := c.lookup(st.Name(), sum); ok {
+			digests[st.Name()] = meta.OutputDigest
+			s.State = "fresh"
+			s.Reason = "output matches the config and inputs"
+			if old != sum {
+				s.Reason = "output is in the cache (from another run); this run will link it without recomputing"
+			}
+		} else {
+			blocked = st.Name()
+			switch prev, ok := c.lookup(st.Name(), old); {
+			case old == "":
+				s.State, s.Reason = "missing", "never run in this run folder"
+			case ok:
+				s.State, s.Reason = "stale", fp.explainChange(prev.Inputs)
+			default:
+				s.State, s.Reason = "missing", "previous output "+old+" is gone from the cache"
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
