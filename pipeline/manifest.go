@@ -45,6 +45,7 @@ type StageRecord struct {
 	Output       string            `json:"output,omitempty"` // folder, relative to the run folder
 	DurationS    float64           `json:"duration_s"`
 	Stats        Stats             `json:"stats"`
+	Check        string            `json:"check_failed,omitempty"` // a Verifier's error
 }
 
 // Stage returns the record of a stage by name.

@@ -183,11 +183,15 @@ func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) erro
 	c := opts.cache()
 	outputs := map[string]string{} // stage -> cache entry folder
 	digests := map[string]string{} // stage -> output digest
+	var verifyErrs []error
 	for i, st := range r.Graph.stages {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		selected, forced := r.selection(i, opts)
+		if u, ok := st.(Uncached); ok && u.Uncached() && selected {
+			forced = true
+		}
 		if (opts.Only != "" && i > r.Graph.index(opts.Only)) || (opts.Until != "" && i > r.Graph.index(opts.Until)) {
 			break
 		}
@@ -230,12 +234,19 @@ func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) erro
 		}
 		outputs[st.Name()] = c.entry(st.Name(), sum)
 		digests[st.Name()] = rec.OutputDigest
+		if v, ok := st.(Verifier); ok {
+			if err := v.Verify(ctx, r.Config, outputs[st.Name()]); err != nil {
+				rec.Check = err.Error()
+				verifyErrs = append(verifyErrs, fmt.Errorf("stage %s: %w", st.Name(), err))
+				fmt.Fprintf(opts.Log, "%-9s check failed: %v\n", st.Name(), err)
+			}
+		}
 		m.Stages = append(m.Stages, rec)
 		if err := m.write(runDir); err != nil {
 			return err
 		}
 	}
-	return nil
+	return errors.Join(verifyErrs...)
 }
 
 func statsText(s Stats) string {

@@ -17,6 +17,7 @@ type textStage struct {
 	name, section, input string
 	runs                 *atomic.Int32
 	block                chan struct{} // when set, Run waits for ctx or this
+	started              chan struct{} // closed when a blocking Run starts waiting
 }
 
 func (s *textStage) Name() string       { return s.name }
@@ -45,6 +46,7 @@ func (s *textStage) Run(ctx context.Context, sc *StageContext) (Stats, error) {
 		return Stats{}, err
 	}
 	if s.block != nil {
+		close(s.started)
 		select {
 		case <-ctx.Done():
 			return Stats{}, ctx.Err()
@@ -172,12 +174,11 @@ func TestChangingAStageConfigRerunsItAndDownstreamOnly(t *testing.T) {
 
 func TestInterruptedStageLeavesNoOutput(t *testing.T) {
 	f := newFixture(t)
-	f.b.block = make(chan struct{})
+	f.b.block, f.b.started = make(chan struct{}), make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	// Cancel once b has started writing.
 	go func() {
-		for f.runsB.Load() == 0 {
-		}
+		<-f.b.started
 		cancel()
 	}()
 	m, err := f.run(ctx, RunOptions{})
@@ -255,14 +256,13 @@ func TestOnlyFromAndForce(t *testing.T) {
 
 func TestSecondRunOnSameFolderIsRefusedWhileFirstHoldsTheLock(t *testing.T) {
 	f := newFixture(t)
-	f.a.block = make(chan struct{})
+	f.a.block, f.a.started = make(chan struct{}), make(chan struct{})
 	done := make(chan error)
 	go func() {
 		_, err := f.run(context.Background(), RunOptions{})
 		done <- err
 	}()
-	for f.runsA.Load() == 0 {
-	}
+	<-f.a.started
 	cfg, _ := Load(f.cfgPath, testSchema, LoadOptions{})
 	r := &Runner{Graph: f.graph, Config: cfg}
 	_, err := r.Run(context.Background(), RunOptions{RunsDir: filepath.Join(f.dir, "runs"), Name: "r1"})
@@ -349,4 +349,51 @@ func writeFile(t *testing.T, dir, name, text string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// gateStage fails its check when its config value is "fail".
+type gateStage struct{ textStage }
+
+func (g *gateStage) Verify(_ context.Context, cfg *Config, outDir string) error {
+	if _, err := os.Stat(filepath.Join(outDir, "out.txt")); err != nil {
+		return err
+	}
+	if cfg.String(g.section+".value") == "fail" {
+		return errors.New("gate failed")
+	}
+	return nil
+}
+
+type alwaysStage struct{ textStage }
+
+func (alwaysStage) Uncached() bool { return true }
+
+func TestVerifierFailsTheRunButLaterStagesStillRunAndSkipsRecheck(t *testing.T) {
+	dir := t.TempDir()
+	runs := [3]*atomic.Int32{new(atomic.Int32), new(atomic.Int32), new(atomic.Int32)}
+	g, err := NewGraph(
+		&textStage{name: "a", section: "a", runs: runs[0]},
+		&gateStage{textStage{name: "b", section: "b", input: "a", runs: runs[1]}},
+		&alwaysStage{textStage{name: "c", section: "c", input: "b", runs: runs[2]}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := writeFile(t, dir, "c.yaml", "b: {value: fail}\n")
+	for i := 0; i < 2; i++ {
+		cfg, _ := Load(cfgPath, testSchema, LoadOptions{})
+		m, err := (&Runner{Graph: g, Config: cfg}).Run(context.Background(), RunOptions{RunsDir: dir, Name: "g"})
+		if err == nil || !strings.Contains(err.Error(), "gate failed") {
+			t.Fatalf("run %d: want the gate error, got %v", i, err)
+		}
+		if m.Status != "failed" || m.Stages[1].Check == "" || len(m.Stages) != 3 {
+			t.Fatalf("run %d manifest: %s %s", i, m.Status, statuses(m))
+		}
+	}
+	if runs[1].Load() != 1 {
+		t.Errorf("gated stage ran %d times; its fresh output should be reused and re-checked", runs[1].Load())
+	}
+	if runs[2].Load() != 2 {
+		t.Errorf("uncached stage ran %d times, want every run", runs[2].Load())
+	}
 }

@@ -31,9 +31,18 @@ type ExternalInputs interface {
 	InputDigest(ctx context.Context, cfg *Config) (string, error)
 }
 
-// Uncached is implemented by stages whose outputs belong to one run and are
-// not worth sharing (none by default; reports, for instance, could be).
+// Uncached is implemented by stages whose output describes the run itself
+// (the report shows this run's manifest), so they run every time.
 type Uncached interface{ Uncached() bool }
+
+// Verifier is implemented by stages whose valid output can still fail the
+// run, such as fairness gates. Verify runs whenever the output is used,
+// whether the stage ran or was skipped as fresh, so a failing gate fails
+// every run until fixed. Later stages still run (the report shows the
+// failure); the run then ends with the error.
+type Verifier interface {
+	Verify(ctx context.Context, cfg *Config, outDir string) error
+}
 
 // StageContext is what a running stage receives.
 type StageContext struct {
