@@ -49,6 +49,11 @@ func (c cache) lookup(stage, fp string) (*entryMeta, bool) {
 	return &m, true
 }
 
+// scratch is the folder a stage may keep across failed attempts.
+func (c cache) scratch(stage, fp string) string {
+	return filepath.Join(c.root, stage, ".scratch-"+fp)
+}
+
 // newTemp makes an empty folder beside the entry for a stage to write into.
 func (c cache) newTemp(stage, fp string) (string, error) {
 	dir := filepath.Join(c.root, stage)

@@ -567,10 +567,18 @@ func (c *Config) YAML() string {
 	return string(b)
 }
 
-// Digest hashes the resolved values under the given sections, canonically.
+// Digest hashes, canonically, the resolved values under the given sections;
+// an entry with a dot names a single key (e.g. "run.seed"), so a stage can
+// depend on the seed without depending on the run's name.
 func (c *Config) Digest(sections ...string) string {
 	m := map[string]any{}
 	for _, s := range sections {
+		if strings.Contains(s, ".") {
+			if v, ok := c.values[s]; ok {
+				m[s] = v
+			}
+			continue
+		}
 		for k, v := range c.Section(s) {
 			m[k] = v
 		}
@@ -582,4 +590,20 @@ func (c *Config) Digest(sections ...string) string {
 		panic(errors.Join(errors.New("config digest"), err))
 	}
 	return sha256Hex(b)
+}
+
+// Path returns a path-valued string key resolved against the folder of the
+// config file that set it, so a base config's relative paths still work
+// when an overlay in another folder extends it. Values from the
+// environment, --set or defaults are relative to the working directory.
+// An empty value stays empty.
+func (c *Config) Path(key string) string {
+	p := c.String(key)
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	if src, ok := c.source[key]; ok && !strings.HasPrefix(src, "environment ") && src != "--set" {
+		return filepath.Join(filepath.Dir(src), p)
+	}
+	return p
 }

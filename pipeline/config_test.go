@@ -159,4 +159,37 @@ func TestDigestChangesOnlyWithItsSection(t *testing.T) {
 	if a.Digest("run") == b.Digest("run") {
 		t.Error("run digest did not change with run.name")
 	}
+	if a.Digest("run.seed") != b.Digest("run.seed") {
+		t.Error("a single-key digest changed with another key")
+	}
+	c, _ := loadText(t, "train: {needed: y}\nrun: {seed: 99}\n", LoadOptions{})
+	if a.Digest("run.seed") == c.Digest("run.seed") {
+		t.Error("run.seed digest did not change with the seed")
+	}
+}
+
+func TestPathResolvesAgainstTheFileThatSetIt(t *testing.T) {
+	dir := t.TempDir()
+	schema := MustSchema(Section{Name: "data", Fields: []Field{
+		{Key: "data.root", Kind: KindString, Default: ""},
+		{Key: "data.other", Kind: KindString, Default: "rel/default"},
+	}})
+	os.MkdirAll(filepath.Join(dir, "configs"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "experiments"), 0o755)
+	writeFile(t, filepath.Join(dir, "configs"), "base.yaml", "data: {root: ../data/faces}\n")
+	over := writeFile(t, filepath.Join(dir, "experiments"), "m1.yaml", "extends: ../configs/base.yaml\n")
+	c, err := Load(over, schema, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Path("data.root"), filepath.Join(dir, "configs", "..", "data", "faces"); filepath.Clean(got) != filepath.Clean(want) {
+		t.Errorf("data.root = %s, want %s", got, want)
+	}
+	if c.Path("data.other") != "rel/default" {
+		t.Errorf("default path changed: %s", c.Path("data.other"))
+	}
+	c, _ = Load(over, schema, LoadOptions{Sets: []string{"data.root=/abs/x"}})
+	if c.Path("data.root") != "/abs/x" {
+		t.Errorf("--set absolute path: %s", c.Path("data.root"))
+	}
 }

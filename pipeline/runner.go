@@ -64,6 +64,7 @@ type RunOptions struct {
 	From    string // rerun this stage and everything after it
 	Until   string // stop after this stage
 	Force   bool   // rerun every selected stage even when fresh
+	Resume  bool   // let a stage continue an interrupted attempt (StageContext.Scratch)
 	Log     io.Writer
 	// Progress creates trackers; nil means progress.New on Log.
 	Progress func(label, unit string, total int) progress.Tracker
@@ -326,8 +327,17 @@ func (r *Runner) runStage(ctx context.Context, st Stage, sum string, fp fingerpr
 	for _, in := range st.Inputs() {
 		inputs[in] = outputs[in]
 	}
+	scratch := c.scratch(st.Name(), sum)
+	if !opts.Resume {
+		if err := os.RemoveAll(scratch); err != nil {
+			return nil, fmt.Errorf("clear %s: %w", scratch, err)
+		}
+	}
+	if err := os.MkdirAll(scratch, 0o755); err != nil {
+		return nil, fmt.Errorf("scratch folder: %w", err)
+	}
 	sc := &StageContext{Config: r.Config, Inputs: inputs, OutDir: tmp, RunDir: opts.RunDir(),
-		Log: opts.Log, Progress: opts.Progress, Manifest: m}
+		Log: opts.Log, Progress: opts.Progress, Manifest: m, Scratch: scratch, Resume: opts.Resume}
 	start := time.Now()
 	stats, err := runProtected(ctx, st, sc)
 	if err != nil {
@@ -346,6 +356,7 @@ func (r *Runner) runStage(ctx context.Context, st Stage, sum string, fp fingerpr
 		return nil, err
 	}
 	committed = true
+	os.RemoveAll(scratch)
 	return &meta, nil
 }
 

@@ -193,7 +193,8 @@ func TestInterruptedStageLeavesNoOutput(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(filepath.Join(f.dir, "runs", cacheDirName, "b"))
 	for _, e := range entries {
-		if e.IsDir() {
+		// Only the scratch folder (kept for --resume, not an output) may stay.
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".scratch-") {
 			t.Errorf("cache holds %s after interruption", e.Name())
 		}
 	}
@@ -395,5 +396,46 @@ func TestVerifierFailsTheRunButLaterStagesStillRunAndSkipsRecheck(t *testing.T) 
 	}
 	if runs[2].Load() != 2 {
 		t.Errorf("uncached stage ran %d times, want every run", runs[2].Load())
+	}
+}
+
+// resumableStage counts, in its scratch folder, how many attempts it has
+// made, and fails on the first.
+type resumableStage struct{ textStage }
+
+func (r *resumableStage) Run(ctx context.Context, sc *StageContext) (Stats, error) {
+	marker := filepath.Join(sc.Scratch, "attempts")
+	b, _ := os.ReadFile(marker)
+	n := len(b) + 1
+	if err := os.WriteFile(marker, []byte(strings.Repeat("x", n)), 0o644); err != nil {
+		return Stats{}, err
+	}
+	if n == 1 {
+		return Stats{}, errors.New("first attempt fails")
+	}
+	return Stats{}, os.WriteFile(filepath.Join(sc.OutDir, "out.txt"), []byte(fmt.Sprint(n)), 0o644)
+}
+
+func TestScratchSurvivesAFailedAttemptOnlyWithResume(t *testing.T) {
+	for _, resume := range []bool{false, true} {
+		dir := t.TempDir()
+		g, _ := NewGraph(&resumableStage{textStage{name: "a", section: "a", runs: new(atomic.Int32)}})
+		cfg, _ := Load(writeFile(t, dir, "c.yaml", "a: {value: v}\n"), testSchema, LoadOptions{})
+		r := &Runner{Graph: g, Config: cfg}
+		if _, err := r.Run(context.Background(), RunOptions{RunsDir: dir, Name: "x"}); err == nil {
+			t.Fatal("first attempt should fail")
+		}
+		if _, err := r.Run(context.Background(), RunOptions{RunsDir: dir, Name: "x", Resume: resume}); resume == (err != nil) {
+			t.Fatalf("resume=%v: second attempt err = %v", resume, err)
+		}
+		if resume {
+			out, _ := os.ReadFile(filepath.Join(dir, "x", "a", "out.txt"))
+			if string(out) != "2" {
+				t.Errorf("resumed attempt saw %q attempts, want 2", out)
+			}
+			if m, _ := filepath.Glob(filepath.Join(dir, cacheDirName, "a", ".scratch-*")); len(m) != 0 {
+				t.Errorf("scratch kept after commit: %v", m)
+			}
+		}
 	}
 }

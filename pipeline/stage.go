@@ -62,6 +62,13 @@ type StageContext struct {
 	Progress func(label, unit string, total int) progress.Tracker
 	// Manifest is the run manifest so far (stages already done).
 	Manifest *Manifest
+	// Scratch is a folder tied to this stage's fingerprint that survives a
+	// failed or interrupted attempt (training checkpoints live there) and
+	// is removed once the output is committed.
+	Scratch string
+	// Resume asks the stage to continue from what Scratch holds; without it
+	// Scratch starts empty.
+	Resume bool
 }
 
 // Stats are the counts a stage reports for the manifest.

@@ -13,7 +13,7 @@ import (
 func newRunCmd() *cobra.Command {
 	var flags configFlags
 	var only, from, until string
-	var force bool
+	var force, resume bool
 	cmd := &cobra.Command{
 		Use:   "run CONFIG",
 		Short: "Run the stages of CONFIG, skipping those whose outputs are fresh",
@@ -30,8 +30,8 @@ written output is ever left behind.`,
 				return err
 			}
 			opts := flags.runOptions(cfg)
-			opts.Only, opts.From, opts.Until, opts.Force = only, from, until, force
-			r := &pipeline.Runner{Graph: stages.Graph(), Config: cfg}
+			opts.Only, opts.From, opts.Until, opts.Force, opts.Resume = only, from, until, force, resume
+			r := &pipeline.Runner{Graph: stages.Graph(cfg), Config: cfg}
 			m, err := r.Run(cmd.Context(), opts)
 			if err != nil {
 				return err
@@ -44,6 +44,7 @@ written output is ever left behind.`,
 	cmd.Flags().StringVar(&only, "only", "", "run just this stage (its inputs must already be built)")
 	cmd.Flags().StringVar(&from, "from", "", "rerun this stage and every stage after it")
 	cmd.Flags().StringVar(&until, "until", "", "stop after this stage (earlier stages run or are skipped as usual)")
+	cmd.Flags().BoolVar(&resume, "resume", false, "continue an interrupted stage (training resumes from its last epoch checkpoint)")
 	cmd.Flags().BoolVar(&force, "force", false, "rerun the selected stages even when their outputs are fresh")
 	return cmd
 }

@@ -1,0 +1,214 @@
+package analysis
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"fairage/dataset"
+)
+
+// SmallGroupPolicy says whether groups below Options.MinGroupSize count in
+// the bias scores. Either way they are shown and flagged.
+type SmallGroupPolicy string
+
+// Small-group policies (YAML `analysis.small_groups`).
+const (
+	// SmallGroupsInclude counts small groups in the scores and flags them,
+	// so a tiny group's noisy MAE is visible rather than hidden.
+	SmallGroupsInclude SmallGroupPolicy = "include"
+	// SmallGroupsExclude leaves small groups out of the scores.
+	SmallGroupsExclude SmallGroupPolicy = "exclude"
+)
+
+// Options configures Analyze and Compare. Start from DefaultOptions and
+// override what the `analysis:` YAML section sets: the zero value of some
+// fields (Resamples 0) means "off", so a zero Options is not the default.
+type Options struct {
+	// Split restricts the analysis to rows of one split (`analysis.split`);
+	// "" analyses every row.
+	Split string
+	// Attributes to group by (`analysis.attributes`), from
+	// dataset.Attributes. age_group is computed from y_true with AgeEdges.
+	Attributes []string
+	// Intersections are joint groupings (`analysis.intersections`), each a
+	// list of two or more attributes, e.g. [gender, ethnicity].
+	Intersections [][]string
+	// AgeEdges are the inner edges of the age bins (`analysis.age_edges`):
+	// [20, 40, 60] gives [0,20), [20,40), [40,60), [60,∞).
+	AgeEdges []float64
+	// Groups optionally fixes the expected groups of an attribute and their
+	// order (`analysis.groups.<attribute>`). A listed group with no rows is
+	// reported as empty; a value not listed is counted as unknown and named
+	// in AttributeResult.Unlisted. Unset attributes take their groups from
+	// the data, sorted by name.
+	Groups map[string][]string
+	// MinGroupSize flags groups with fewer rows (`analysis.min_group_size`).
+	MinGroupSize int
+	// SmallGroups says whether flagged groups count in the bias scores
+	// (`analysis.small_groups`).
+	SmallGroups SmallGroupPolicy
+	// Bootstrap configures the percentile intervals (`analysis.bootstrap`).
+	Bootstrap BootstrapOptions
+	// Permutation configures the permutation tests (`analysis.permutation`).
+	Permutation PermutationOptions
+	// Alpha is the family-wise significance level used to mark Holm-
+	// corrected tests significant (`analysis.alpha`).
+	Alpha float64
+	// Gates are pass/fail thresholds keyed by metric (`analysis.gates`), e.g.
+	// "ethnicity_bias": {Max: 1.0}. See MetricKeys for the names.
+	Gates map[string]Gate
+	// Workers bounds the goroutines used for resampling
+	// (`analysis.workers`); 0 uses GOMAXPROCS. Results do not depend on it.
+	Workers int
+}
+
+// BootstrapOptions configures stratified bootstrap percentile intervals.
+type BootstrapOptions struct {
+	// Resamples is the number of bootstrap resamples; 0 turns intervals off.
+	Resamples int
+	// Confidence is the interval's coverage, in (0,1), e.g. 0.95.
+	Confidence float64
+	// Seed makes the resamples reproducible.
+	Seed uint64
+}
+
+// PermutationOptions configures the permutation tests.
+type PermutationOptions struct {
+	// Resamples is the number of random permutations; 0 turns tests off.
+	Resamples int
+	// Seed makes the permutations reproducible.
+	Seed uint64
+}
+
+// DefaultAgeEdges are the study's age bins: [0,20), [20,40), [40,60), [60,∞).
+var DefaultAgeEdges = []float64{20, 40, 60}
+
+// DefaultOptions returns the defaults the `analysis:` section overrides:
+// all four attributes, the study's age bins, groups under 30 flagged but
+// counted, 1000 bootstrap resamples at 95%, 1000 permutations, alpha 0.05.
+func DefaultOptions() Options {
+	return Options{
+		Attributes:   slices.Clone(dataset.Attributes),
+		AgeEdges:     slices.Clone(DefaultAgeEdges),
+		MinGroupSize: 30,
+		SmallGroups:  SmallGroupsInclude,
+		Bootstrap:    BootstrapOptions{Resamples: 1000, Confidence: 0.95, Seed: 1},
+		Permutation:  PermutationOptions{Resamples: 1000, Seed: 2},
+		Alpha:        0.05,
+	}
+}
+
+// Validate checks the options and returns every problem at once, each
+// naming its YAML key under `analysis.`.
+func (o *Options) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	known := strings.Join(dataset.Attributes, ", ")
+	if len(o.Attributes) == 0 && len(o.Intersections) == 0 {
+		bad("analysis.attributes: is empty; list at least one of %s", known)
+	}
+	seen := map[string]bool{}
+	for i, a := range o.Attributes {
+		switch {
+		case !dataset.IsAttribute(a):
+			bad("analysis.attributes[%d]: %q is not an attribute (%s)", i, a, known)
+		case seen[a]:
+			bad("analysis.attributes[%d]: %q is listed twice", i, a)
+		}
+		seen[a] = true
+	}
+	for i, in := range o.Intersections {
+		if len(in) < 2 {
+			bad("analysis.intersections[%d]: %v needs at least two attributes", i, in)
+		}
+		dup := map[string]bool{}
+		for j, a := range in {
+			if !dataset.IsAttribute(a) {
+				bad("analysis.intersections[%d][%d]: %q is not an attribute (%s)", i, j, a, known)
+			}
+			if dup[a] {
+				bad("analysis.intersections[%d]: %q is listed twice", i, a)
+			}
+			dup[a] = true
+		}
+	}
+	for i, e := range o.AgeEdges {
+		if math.IsNaN(e) || math.IsInf(e, 0) || e <= 0 || (i > 0 && e <= o.AgeEdges[i-1]) {
+			bad("analysis.age_edges: %v must be finite, positive and strictly increasing", o.AgeEdges)
+			break
+		}
+	}
+	for _, a := range sortedKeys(o.Groups) {
+		if !dataset.IsAttribute(a) {
+			bad("analysis.groups.%s: %q is not an attribute (%s)", a, a, known)
+			continue
+		}
+		if a == dataset.AttrAgeGroup {
+			bad("analysis.groups.age_group: age groups come from analysis.age_edges, not a list")
+			continue
+		}
+		dup := map[string]bool{}
+		for j, g := range o.Groups[a] {
+			if g == "" {
+				bad("analysis.groups.%s[%d]: empty group name (unknown values are counted separately)", a, j)
+			}
+			if dup[g] {
+				bad("analysis.groups.%s[%d]: %q is listed twice", a, j, g)
+			}
+			dup[g] = true
+		}
+	}
+	if o.MinGroupSize < 0 {
+		bad("analysis.min_group_size: %d must be ≥ 0", o.MinGroupSize)
+	}
+	if o.SmallGroups != SmallGroupsInclude && o.SmallGroups != SmallGroupsExclude {
+		bad("analysis.small_groups: %q is not %q or %q", o.SmallGroups, SmallGroupsInclude, SmallGroupsExclude)
+	}
+	if o.Bootstrap.Resamples < 0 {
+		bad("analysis.bootstrap.resamples: %d must be ≥ 0 (0 turns intervals off)", o.Bootstrap.Resamples)
+	}
+	if !(o.Bootstrap.Confidence > 0 && o.Bootstrap.Confidence < 1) {
+		bad("analysis.bootstrap.confidence: %v is outside (0,1)", o.Bootstrap.Confidence)
+	}
+	if o.Permutation.Resamples < 0 {
+		bad("analysis.permutation.resamples: %d must be ≥ 0 (0 turns tests off)", o.Permutation.Resamples)
+	}
+	if !(o.Alpha > 0 && o.Alpha < 1) {
+		bad("analysis.alpha: %v is outside (0,1)", o.Alpha)
+	}
+	if o.Workers < 0 {
+		bad("analysis.workers: %d must be ≥ 0 (0 uses every core)", o.Workers)
+	}
+	keys := MetricKeys(o)
+	for _, k := range sortedKeys(o.Gates) {
+		if err := o.Gates[k].validate(k, keys); err != nil {
+			errs = append(errs, err)
+		} else if o.Gates[k].basis() == GateOnInterval && o.Bootstrap.Resamples == 0 {
+			bad("analysis.gates.%s.on: %q needs analysis.bootstrap.resamples > 0", k, GateOnInterval)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// groupings lists the attribute groupings Options asks for, each as its
+// member attributes: single attributes first, then intersections.
+func (o *Options) groupings() [][]string {
+	out := make([][]string, 0, len(o.Attributes)+len(o.Intersections))
+	for _, a := range o.Attributes {
+		out = append(out, []string{a})
+	}
+	return append(out, o.Intersections...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

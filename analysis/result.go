@@ -1,0 +1,202 @@
+package analysis
+
+// SummaryVersion is the version of the JSON summary layout. Field names are
+// stable within a version; a renamed or removed field bumps it.
+const SummaryVersion = 1
+
+// Result is the outcome of Analyze. It is also the JSON summary
+// (WriteSummary): the json tags are its documented, stable field names.
+type Result struct {
+	// Version is SummaryVersion at the time of writing.
+	Version int `json:"version"`
+	// Split is the split analysed ("" for every row).
+	Split string `json:"split"`
+	// Overall holds the metrics over every analysed row.
+	Overall Metrics `json:"overall"`
+	// Attributes has one entry per configured attribute, then one per
+	// intersection, in configuration order.
+	Attributes []AttributeResult `json:"attributes"`
+	// Gates has one entry per configured gate, sorted by metric name.
+	Gates []GateResult `json:"gates"`
+	// Settings echoes the options that shaped the numbers.
+	Settings Settings `json:"settings"`
+}
+
+// Metrics are the error metrics of a set of rows (a group, or all rows).
+type Metrics struct {
+	// N is the number of rows.
+	N int `json:"n"`
+	// MAE is the mean absolute error |ŷ−y| in years.
+	MAE Estimate `json:"mae"`
+	// RMSE is the root mean squared error.
+	RMSE Estimate `json:"rmse"`
+	// MeanError is the mean signed error ŷ−y (positive: over-estimation).
+	MeanError Estimate `json:"mean_error"`
+	// MedianAE is the median absolute error.
+	MedianAE Estimate `json:"median_ae"`
+}
+
+// Get returns a metric by name (MetricMAE, ...).
+func (m *Metrics) Get(name string) (Estimate, bool) {
+	switch name {
+	case MetricMAE:
+		return m.MAE, true
+	case MetricRMSE:
+		return m.RMSE, true
+	case MetricMeanError:
+		return m.MeanError, true
+	case MetricMedianAE:
+		return m.MedianAE, true
+	}
+	return Estimate{}, false
+}
+
+func (m *Metrics) set(name string, e Estimate) {
+	switch name {
+	case MetricMAE:
+		m.MAE = e
+	case MetricRMSE:
+		m.RMSE = e
+	case MetricMeanError:
+		m.MeanError = e
+	case MetricMedianAE:
+		m.MedianAE = e
+	}
+}
+
+// AttributeResult is the analysis of one attribute or intersection.
+type AttributeResult struct {
+	// Name is the attribute ("ethnicity") or intersection
+	// ("gender×ethnicity").
+	Name string `json:"name"`
+	// Key names the attribute in gates and tests ("age" for age_group,
+	// "gender_x_ethnicity" for an intersection).
+	Key string `json:"key"`
+	// Members are the attributes of an intersection (one for a plain one).
+	Members []string `json:"members"`
+	// Available is false when no row has a known value (e.g. expression
+	// on UTKFace); the groups and scores are then empty, not NaN.
+	Available bool `json:"available"`
+	// Note says why the attribute or its scores are unavailable.
+	Note string `json:"note,omitempty"`
+	// Unknown counts rows whose value is unknown (any member unknown for an
+	// intersection), including Unlisted ones. They are in no group.
+	Unknown int `json:"unknown"`
+	// Unlisted counts, per value, rows whose value is not among the
+	// configured groups (analysis.groups).
+	Unlisted map[string]int `json:"unlisted,omitempty"`
+	// Groups in report order: configured order, else sorted by name (age
+	// bins by age; intersections by their members' orders).
+	Groups []GroupResult `json:"groups"`
+	// ScoredGroups is how many groups enter the scores.
+	ScoredGroups int `json:"scored_groups"`
+	// Bias is the study's score: the mean over all unordered pairs of
+	// scored groups of |MAE_gi − MAE_gj|. NaN (null) with fewer than two
+	// scored groups.
+	Bias Estimate `json:"bias"`
+	// Gap is max − min MAE over scored groups (Fairlearn's difference()).
+	Gap Estimate `json:"gap"`
+	// Ratio is min / max MAE over scored groups (1 when every MAE is 0).
+	Ratio Estimate `json:"ratio"`
+	// Test is the between-group permutation test of Bias (nil when tests
+	// are off or the score is unavailable).
+	Test *Test `json:"test,omitempty"`
+}
+
+// Score returns a score by metric name (MetricBias, MetricGap, MetricRatio).
+func (a *AttributeResult) Score(metric string) (Estimate, bool) {
+	switch metric {
+	case MetricBias:
+		return a.Bias, true
+	case MetricGap:
+		return a.Gap, true
+	case MetricRatio:
+		return a.Ratio, true
+	}
+	return Estimate{}, false
+}
+
+func (a *AttributeResult) setScore(metric string, e Estimate) {
+	switch metric {
+	case MetricBias:
+		a.Bias = e
+	case MetricGap:
+		a.Gap = e
+	case MetricRatio:
+		a.Ratio = e
+	}
+}
+
+// GroupResult is one group of an attribute.
+type GroupResult struct {
+	// Name is the group value ("female"), or values joined by "×".
+	Name string `json:"name"`
+	Metrics
+	// Small is true when N < MinGroupSize: the metrics are noisy.
+	Small bool `json:"small"`
+	// Empty is true for a configured group with no rows.
+	Empty bool `json:"empty"`
+	// InScore is true when the group enters the attribute's scores.
+	InScore bool `json:"in_score"`
+}
+
+// Test is a permutation test of one statistic.
+type Test struct {
+	// Name is the statistic, e.g. "ethnicity_bias".
+	Name string `json:"name"`
+	// Observed is the statistic on the data.
+	Observed float64 `json:"observed"`
+	// P is the permutation p-value, (1 + #{T* ≥ T}) / (1 + permutations).
+	P float64 `json:"p"`
+	// PHolm is P after Holm correction across the family (every attribute
+	// of the analysis).
+	PHolm float64 `json:"p_holm"`
+	// Permutations is the number of random permutations drawn.
+	Permutations int `json:"permutations"`
+	// Significant is PHolm < Settings.Alpha.
+	Significant bool `json:"significant"`
+}
+
+// Settings echoes the options behind a Result.
+type Settings struct {
+	Rows                 int       `json:"rows"` // rows analysed
+	MinGroupSize         int       `json:"min_group_size"`
+	SmallGroups          string    `json:"small_groups"`
+	AgeEdges             []float64 `json:"age_edges"`
+	BootstrapResamples   int       `json:"bootstrap_resamples"`
+	Confidence           float64   `json:"confidence"`
+	BootstrapSeed        uint64    `json:"bootstrap_seed"`
+	PermutationResamples int       `json:"permutation_resamples"`
+	PermutationSeed      uint64    `json:"permutation_seed"`
+	Alpha                float64   `json:"alpha"`
+}
+
+// Attribute returns the result for an attribute or intersection by name or
+// key, or nil.
+func (r *Result) Attribute(nameOrKey string) *AttributeResult {
+	for i := range r.Attributes {
+		if a := &r.Attributes[i]; a.Name == nameOrKey || a.Key == nameOrKey {
+			return a
+		}
+	}
+	return nil
+}
+
+// Metric looks up a gate-style metric key: an overall metric ("mae") or a
+// score ("ethnicity_bias"). ok is false for an unknown key; note says why a
+// known metric has no value (an unavailable attribute).
+func (r *Result) Metric(key string) (e Estimate, note string, ok bool) {
+	if e, ok := r.Overall.Get(key); ok {
+		return e, "", true
+	}
+	for i := range r.Attributes {
+		a := &r.Attributes[i]
+		for _, m := range scoreMetrics {
+			if ScoreKey(a.Key, m) == key {
+				e, _ := a.Score(m)
+				return e, a.Note, true
+			}
+		}
+	}
+	return Estimate{}, "", false
+}

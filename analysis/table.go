@@ -1,0 +1,135 @@
+package analysis
+
+import (
+	"math"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"fairage/dataset"
+)
+
+// Flags in the metrics table's flags column (comma-separated).
+const (
+	FlagSmall       = "small"       // group below analysis.min_group_size
+	FlagEmpty       = "empty"       // configured group with no rows
+	FlagExcluded    = "excluded"    // group left out of the scores
+	FlagUnavailable = "unavailable" // attribute or score without a value
+)
+
+// OverallAttribute is the attribute column of the overall metrics' rows.
+const OverallAttribute = "overall"
+
+// MetricRow is one row of the metrics table.
+type MetricRow struct {
+	Attribute string  // attribute, intersection, or "overall"
+	Group     string  // group name; "" for attribute-level rows (scores, tests, unknown)
+	Metric    string  // mae, rmse, mean_error, median_ae; bias, gap, ratio, p, p_holm, unknown
+	Estimate  float64 // NaN (null) when undefined
+	Lower     float64 // NaN (null) without an interval
+	Upper     float64
+	N         int64  // rows behind the value
+	Flags     string // comma-separated Flag* values
+}
+
+// MetricsSchema is the Arrow schema of the metrics table: one row per
+// attribute/group/metric.
+var MetricsSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "attribute", Type: arrow.BinaryTypes.String},
+	{Name: "group", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "metric", Type: arrow.BinaryTypes.String},
+	{Name: "estimate", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	{Name: "lower", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	{Name: "upper", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	{Name: "n", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "flags", Type: arrow.BinaryTypes.String},
+}, nil)
+
+// MetricRows flattens a result into metrics-table rows: overall metrics,
+// then per attribute its unknown count, its groups' metrics, its scores
+// and its test.
+func MetricRows(r *Result) []MetricRow {
+	var rows []MetricRow
+	addMetrics := func(attr, group string, m *Metrics, flags string) {
+		for _, name := range groupMetrics {
+			e, _ := m.Get(name)
+			rows = append(rows, MetricRow{attr, group, name, e.Value, e.Lower, e.Upper, int64(m.N), flags})
+		}
+	}
+	addMetrics(OverallAttribute, "", &r.Overall, "")
+	for i := range r.Attributes {
+		a := &r.Attributes[i]
+		rows = append(rows, MetricRow{a.Name, "", "unknown", float64(a.Unknown), math.NaN(), math.NaN(), int64(a.Unknown), ""})
+		scored := int64(0)
+		for g := range a.Groups {
+			gr := &a.Groups[g]
+			addMetrics(a.Name, gr.Name, &gr.Metrics, groupFlags(gr))
+			if gr.InScore {
+				scored += int64(gr.N)
+			}
+		}
+		flags := ""
+		if math.IsNaN(a.Bias.Value) {
+			flags = FlagUnavailable
+		}
+		for _, m := range scoreMetrics {
+			e, _ := a.Score(m)
+			rows = append(rows, MetricRow{a.Name, "", m, e.Value, e.Lower, e.Upper, scored, flags})
+		}
+		if a.Test != nil {
+			rows = append(rows,
+				MetricRow{a.Name, "", "p", a.Test.P, math.NaN(), math.NaN(), scored, ""},
+				MetricRow{a.Name, "", "p_holm", a.Test.PHolm, math.NaN(), math.NaN(), scored, ""})
+		}
+	}
+	return rows
+}
+
+func groupFlags(g *GroupResult) string {
+	var f []string
+	if g.Small {
+		f = append(f, FlagSmall)
+	}
+	if g.Empty {
+		f = append(f, FlagEmpty)
+	}
+	if !g.InScore {
+		f = append(f, FlagExcluded)
+	}
+	return strings.Join(f, ",")
+}
+
+// MetricsRecord builds the metrics table; the caller releases it.
+func MetricsRecord(r *Result) arrow.Record {
+	b := array.NewRecordBuilder(memory.DefaultAllocator, MetricsSchema)
+	defer b.Release()
+	for _, row := range MetricRows(r) {
+		b.Field(0).(*array.StringBuilder).Append(row.Attribute)
+		if row.Group == "" {
+			b.Field(1).AppendNull()
+		} else {
+			b.Field(1).(*array.StringBuilder).Append(row.Group)
+		}
+		b.Field(2).(*array.StringBuilder).Append(row.Metric)
+		for i, v := range []float64{row.Estimate, row.Lower, row.Upper} {
+			fb := b.Field(3 + i).(*array.Float64Builder)
+			if math.IsNaN(v) {
+				fb.AppendNull()
+			} else {
+				fb.Append(v)
+			}
+		}
+		b.Field(6).(*array.Int64Builder).Append(row.N)
+		b.Field(7).(*array.StringBuilder).Append(row.Flags)
+	}
+	return b.NewRecord()
+}
+
+// WriteMetrics writes the metrics table to path as Arrow IPC, atomically.
+func WriteMetrics(path string, r *Result) error {
+	rec := MetricsRecord(r)
+	defer rec.Release()
+	return dataset.WriteIPC(path, rec)
+}

@@ -1,0 +1,184 @@
+package augment
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Range is a closed interval [Min, Max] that a parameter is drawn from
+// uniformly.
+type Range struct {
+	Min, Max float64
+}
+
+// Toggle is an operation without a parameter, applied with probability P.
+type Toggle struct {
+	P float64
+}
+
+// Jitter is an operation applied with probability P, its strength drawn
+// from Range.
+type Jitter struct {
+	P     float64
+	Range Range
+}
+
+// Rotate turns the image by an angle drawn from [-Degrees, Degrees]
+// (counter-clockwise positive), filling uncovered corners with black.
+type Rotate struct {
+	P       float64
+	Degrees float64
+}
+
+// Crop is a random resized crop (Szegedy et al. 2015, as in torchvision):
+// a region covering a Scale fraction of the image area, with width/height
+// ratio drawn log-uniformly from Ratio, resized to the output size.
+type Crop struct {
+	P     float64
+	Scale Range
+	Ratio Range
+}
+
+// Translate shifts the image by up to Fraction of its width and height in
+// each direction, filling with black.
+type Translate struct {
+	P        float64
+	Fraction float64
+}
+
+// Recipe lists the operations and their ranges. The geometric operations
+// apply first (crop, rotate, flip, translate, in one pass), then tone
+// (brightness, contrast, gamma), colour (saturation, hue, grayscale), blur,
+// noise and JPEG re-compression, always in that order. An operation with
+// P = 0 is off.
+type Recipe struct {
+	Flip      Toggle    // augment.flip: horizontal mirror
+	Rotate    Rotate    // augment.rotate
+	Crop      Crop      // augment.crop
+	Translate Translate // augment.translate
+	// Brightness adds a shift in [-1, 1] of full scale to every channel
+	// (augment.brightness; gift.Brightness).
+	Brightness Jitter
+	// Contrast scales distances from mid-grey; the value in [-1, 1] is the
+	// change as a fraction (augment.contrast; gift.Contrast).
+	Contrast Jitter
+	// Saturation changes HSL saturation by a fraction in [-1, 5]
+	// (augment.saturation; gift.Saturation).
+	Saturation Jitter
+	// Hue rotates the hue by degrees in [-180, 180] (augment.hue; gift.Hue).
+	Hue Jitter
+	// Gamma applies a gamma in (0, 10]; 1 is no change (augment.gamma;
+	// gift.Gamma).
+	Gamma Jitter
+	// Blur is a Gaussian blur with sigma in pixels of the output, in
+	// [0, 20] (augment.blur).
+	Blur Jitter
+	// Grayscale replaces colour by luma (augment.grayscale; gift.Grayscale).
+	Grayscale Toggle
+	// Noise adds Gaussian noise with a standard deviation in [0, 255]
+	// levels (augment.noise).
+	Noise Jitter
+	// JPEG re-compresses at a quality in [1, 100] (augment.jpeg).
+	JPEG Jitter
+}
+
+// DefaultRecipe is a mild recipe for faces: flips, small rotations and
+// crops, light colour jitter. Faces are not flipped upside down and keep
+// most of the frame, since age cues (wrinkles, hairline) are easy to crop
+// away.
+func DefaultRecipe() Recipe {
+	return Recipe{
+		Flip:       Toggle{P: 0.5},
+		Rotate:     Rotate{P: 0.5, Degrees: 10},
+		Crop:       Crop{P: 0.5, Scale: Range{0.8, 1}, Ratio: Range{0.9, 1.1}},
+		Brightness: Jitter{P: 0.5, Range: Range{-0.1, 0.1}},
+		Contrast:   Jitter{P: 0.5, Range: Range{-0.1, 0.1}},
+		Saturation: Jitter{P: 0.3, Range: Range{-0.2, 0.2}},
+	}
+}
+
+// IsEmpty reports whether every operation is off (P = 0).
+func (r Recipe) IsEmpty() bool {
+	return r.Flip.P == 0 && r.Rotate.P == 0 && r.Crop.P == 0 && r.Translate.P == 0 &&
+		r.Brightness.P == 0 && r.Contrast.P == 0 && r.Saturation.P == 0 && r.Hue.P == 0 &&
+		r.Gamma.P == 0 && r.Blur.P == 0 && r.Grayscale.P == 0 && r.Noise.P == 0 && r.JPEG.P == 0
+}
+
+// Validate checks probabilities and ranges. Errors name the YAML key.
+func (r Recipe) Validate() error {
+	var errs []error
+	check := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	check(prob("augment.flip.p", r.Flip.P))
+	check(prob("augment.rotate.p", r.Rotate.P))
+	if !(r.Rotate.Degrees >= 0) || r.Rotate.Degrees > 180 {
+		if r.Rotate.Degrees > 180 {
+			check(fmt.Errorf("augment.rotate.degrees: %v is beyond 180", r.Rotate.Degrees))
+		} else {
+			check(fmt.Errorf("augment.rotate.degrees: %v must be between 0 and 180 (the angle is drawn from ±degrees)", r.Rotate.Degrees))
+		}
+	}
+	check(prob("augment.crop.p", r.Crop.P))
+	if r.Crop.P > 0 {
+		check(span("augment.crop.scale", r.Crop.Scale, 0, 1, true))
+		check(span("augment.crop.ratio", r.Crop.Ratio, 0, math.Inf(1), true))
+	}
+	check(prob("augment.translate.p", r.Translate.P))
+	if !(r.Translate.Fraction >= 0 && r.Translate.Fraction < 1) {
+		check(fmt.Errorf("augment.translate.fraction: %v must be in [0, 1)", r.Translate.Fraction))
+	}
+	jitters := []struct {
+		key    string
+		j      Jitter
+		lo, hi float64
+		openLo bool
+	}{
+		{"augment.brightness", r.Brightness, -1, 1, false},
+		{"augment.contrast", r.Contrast, -1, 1, false},
+		{"augment.saturation", r.Saturation, -1, 5, false},
+		{"augment.hue", r.Hue, -180, 180, false},
+		{"augment.gamma", r.Gamma, 0, 10, true},
+		{"augment.blur", r.Blur, 0, 20, false},
+		{"augment.noise", r.Noise, 0, 255, false},
+		{"augment.jpeg", r.JPEG, 1, 100, false},
+	}
+	for _, j := range jitters {
+		check(prob(j.key+".p", j.j.P))
+		if j.j.P > 0 {
+			check(span(j.key+".range", j.j.Range, j.lo, j.hi, j.openLo))
+		}
+	}
+	check(prob("augment.grayscale.p", r.Grayscale.P))
+	return errors.Join(errs...)
+}
+
+func prob(key string, p float64) error {
+	if !(p >= 0 && p <= 1) {
+		return fmt.Errorf("%s: probability %v is outside [0, 1]", key, p)
+	}
+	return nil
+}
+
+// span checks that r is ordered and lies within [lo, hi] (or (lo, hi] when
+// openLo).
+func span(key string, r Range, lo, hi float64, openLo bool) error {
+	if math.IsNaN(r.Min) || math.IsNaN(r.Max) {
+		return fmt.Errorf("%s: [%v, %v] is not a number range", key, r.Min, r.Max)
+	}
+	if r.Min > r.Max {
+		return fmt.Errorf("%s: min %v is above max %v", key, r.Min, r.Max)
+	}
+	below := r.Min < lo || (openLo && r.Min <= lo)
+	if below || r.Max > hi {
+		open := "["
+		if openLo {
+			open = "("
+		}
+		return fmt.Errorf("%s: [%v, %v] is outside %s%v, %v]", key, r.Min, r.Max, open, lo, hi)
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package dataset
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// CSVOptions describes a user's own metadata table and images.
+type CSVOptions struct {
+	// Path is the metadata file: .csv, .tsv or .parquet (by extension).
+	Path string
+	// Root is the folder the file column is relative to and that every
+	// image must stay inside (default: the folder of Path).
+	Root string
+	// Columns maps fields to the table's column names; an unset field uses
+	// the column of the same name (file, age, gender, ...) when present.
+	// File and age are required.
+	Columns ColumnMap
+	// Values maps raw labels to fairage's, per attribute (gender,
+	// ethnicity, expression, split), e.g. {"gender": {"0": "male", "1":
+	// "female"}}. Matching ignores case; unmapped labels pass through
+	// lower-cased.
+	Values map[string]map[string]string
+	// Allowed lists the accepted values per attribute after mapping; an
+	// attribute without an entry accepts any value.
+	Allowed map[string][]string
+	// Comma is the field delimiter of text files (default ',' or '\t' for
+	// .tsv).
+	Comma rune
+}
+
+// ColumnMap names the table columns holding each field. ID defaults to the
+// file path without its extension when the table has no id column.
+type ColumnMap struct {
+	ID, File, Age, RealAge, Gender, Ethnicity, Expression, Split, NearDupGroup string
+}
+
+// OpenCSV reads a CSV, TSV or Parquet metadata table with a configurable
+// column and value mapping.
+func OpenCSV(ctx context.Context, opts CSVOptions) (Source, error) {
+	if opts.Path == "" {
+		return nil, fmt.Errorf("csv: no metadata file given")
+	}
+	if opts.Root == "" {
+		opts.Root = filepath.Dir(opts.Path)
+	}
+	values, err := lowerValueMaps(opts.Values)
+	if err != nil {
+		return nil, fmt.Errorf("csv: %w", err)
+	}
+	for attr := range opts.Allowed {
+		if attr != AttrGender && attr != AttrEthnicity && attr != AttrExpression {
+			return nil, fmt.Errorf("csv: allowed values for %q: only gender, ethnicity and expression have a vocabulary", attr)
+		}
+	}
+	name := filepath.Base(opts.Path)
+	if rel, err := filepath.Rel(opts.Root, opts.Path); err == nil && filepath.IsLocal(rel) {
+		name = filepath.ToSlash(rel)
+	}
+	t, err := readAnyTable(ctx, opts.Path, name, opts.Comma)
+	if err != nil {
+		return nil, fmt.Errorf("csv: %w", err)
+	}
+	m, cols, err := resolveColumns(t, opts.Columns)
+	if err != nil {
+		return nil, fmt.Errorf("csv: %w", err)
+	}
+	src := &listSource{name: "csv", root: opts.Root, vocab: opts.Allowed, records: make([]Record, len(t.rows))}
+	for i := range t.rows {
+		src.records[i] = csvRecord(t, &t.rows[i], m, cols, values)
+	}
+	return src, nil
+}
+
+// readAnyTable reads a .csv, .tsv or .parquet table by its extension;
+// comma 0 means ',' (or tab for .tsv).
+func readAnyTable(ctx context.Context, path, name string, comma rune) (*table, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".parquet", ".pq":
+		return readParquetTable(ctx, path, name)
+	case ".csv", ".tsv", ".txt":
+		if comma == 0 {
+			comma = ','
+			if ext == ".tsv" {
+				comma = '\t'
+			}
+		}
+		return readCSVTable(path, name, comma)
+	default:
+		return nil, fmt.Errorf("metadata %s: extension %q is not .csv, .tsv or .parquet", name, ext)
+	}
+}
+
+// columnPos holds the position of each mapped column, -1 when absent.
+type columnPos struct {
+	id, file, age, realAge, gender, ethnicity, expression, split, nearDup int
+}
+
+func resolveColumns(t *table, cm ColumnMap) (columnPos, *Columns, error) {
+	var m columnPos
+	names := &Columns{}
+	for _, c := range []struct {
+		set, def string
+		pos      *int
+		name     *string
+		required bool
+	}{
+		{cm.ID, "id", &m.id, &names.ID, false},
+		{cm.File, "file", &m.file, &names.File, true},
+		{cm.Age, "age", &m.age, &names.Age, true},
+		{cm.RealAge, "real_age", &m.realAge, &names.RealAge, false},
+		{cm.Gender, AttrGender, &m.gender, &names.Gender, false},
+		{cm.Ethnicity, AttrEthnicity, &m.ethnicity, &names.Ethnicity, false},
+		{cm.Expression, AttrExpression, &m.expression, &names.Expression, false},
+		{cm.Split, "split", &m.split, &names.Split, false},
+		{cm.NearDupGroup, "near_dup_group", &m.nearDup, &names.NearDupGroup, false},
+	} {
+		*c.pos, *c.name = -1, c.def
+		if c.set != "" || c.required {
+			col := orDefault(c.set, c.def)
+			i, err := t.mustCol(col)
+			if err != nil {
+				return m, nil, err
+			}
+			*c.pos, *c.name = i, col
+		} else if i, ok := t.col(c.def); ok {
+			*c.pos = i
+		}
+	}
+	if m.id < 0 {
+		names.ID = names.File + " (without extension)"
+	}
+	return m, names, nil
+}
+
+func orDefault(set, def string) string {
+	if set != "" {
+		return set
+	}
+	return def
+}
+
+func csvRecord(t *table, row *tableRow, m columnPos, cols *Columns, values map[string]map[string]string) Record {
+	file := row.field(m.file)
+	r := Record{Source: t.name, Row: row.num, File: file, ID: row.field(m.id), Columns: cols,
+		RealAge: math.NaN(), Problem: t.rowProblem(row)}
+	if r.ID == "" && m.id < 0 {
+		r.ID = strings.TrimSuffix(filepath.ToSlash(file), path.Ext(file))
+	}
+	if r.Problem != nil {
+		return r
+	}
+	if file == "" {
+		r.Problem = &Problem{ReasonMalformedRow, fmt.Sprintf("column %s: the file name is empty", cols.File)}
+		return r
+	}
+	if r.Age, r.Problem = parseAge(row.field(m.age), cols.Age); r.Problem != nil {
+		return r
+	}
+	if r.RealAge, r.Problem = parseOptionalAge(row.field(m.realAge), cols.RealAge); r.Problem != nil {
+		return r
+	}
+	r.Gender = mapValue(values[AttrGender], row.field(m.gender))
+	r.Ethnicity = mapValue(values[AttrEthnicity], row.field(m.ethnicity))
+	r.Expression = mapValue(values[AttrExpression], row.field(m.expression))
+	r.Split = mapValue(values["split"], row.field(m.split))
+	r.NearDupGroup = row.field(m.nearDup)
+	return r
+}
+
+// lowerValueMaps checks the value maps' attributes and lower-cases their
+// keys, since matching ignores case.
+func lowerValueMaps(in map[string]map[string]string) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for attr, m := range in {
+		if attr != AttrGender && attr != AttrEthnicity && attr != AttrExpression && attr != "split" {
+			return nil, fmt.Errorf("value map for %q: only gender, ethnicity, expression and split are mapped", attr)
+		}
+		lm := map[string]string{}
+		for k, v := range m {
+			lk := strings.ToLower(strings.TrimSpace(k))
+			if prev, dup := lm[lk]; dup && prev != v {
+				return nil, fmt.Errorf("value map for %s: %q maps to both %q and %q (matching ignores case)", attr, lk, prev, v)
+			}
+			lm[lk] = v
+		}
+		out[attr] = lm
+	}
+	return out, nil
+}

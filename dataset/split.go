@@ -1,0 +1,191 @@
+package dataset
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+)
+
+// Split modes.
+const (
+	// SplitAuto keeps the dataset's own splits when every sample has one
+	// (APPA-REAL) and draws stratified splits when none has.
+	SplitAuto = "auto"
+	// SplitSource keeps the dataset's splits and fails if any is missing.
+	SplitSource = "source"
+	// SplitStratified draws new splits even when the dataset has its own.
+	SplitStratified = "stratified"
+)
+
+// SplitOptions controls Split. Start from DefaultSplitOptions.
+type SplitOptions struct {
+	// Mode is SplitAuto (default when empty), SplitSource or
+	// SplitStratified.
+	Mode string
+	// Train, Valid and Test are the fractions of samples in each split;
+	// they must sum to 1 (default 0.7, 0.15, 0.15).
+	Train, Valid, Test float64
+	// StratifyBy lists the attributes whose combinations keep their
+	// proportions in every split (default gender, ethnicity, expression,
+	// age_group).
+	StratifyBy []string
+	// Seed fixes the draw.
+	Seed uint64
+}
+
+// DefaultSplitOptions returns the defaults documented on each field.
+func DefaultSplitOptions() SplitOptions {
+	return SplitOptions{Mode: SplitAuto, Train: 0.7, Valid: 0.15, Test: 0.15,
+		StratifyBy: slices.Clone(Attributes), Seed: 1}
+}
+
+func (o *SplitOptions) check() error {
+	switch o.Mode {
+	case "", SplitAuto, SplitSource, SplitStratified:
+	default:
+		return fmt.Errorf("mode %q must be auto, source or stratified", o.Mode)
+	}
+	for _, f := range []float64{o.Train, o.Valid, o.Test} {
+		if !(f >= 0 && f <= 1) {
+			return fmt.Errorf("fractions train %g, valid %g, test %g must each be in [0, 1]", o.Train, o.Valid, o.Test)
+		}
+	}
+	if sum := o.Train + o.Valid + o.Test; math.Abs(sum-1) > 1e-6 || o.Train == 0 {
+		return fmt.Errorf("fractions train %g, valid %g, test %g must sum to 1 with a non-empty train split", o.Train, o.Valid, o.Test)
+	}
+	for _, a := range o.StratifyBy {
+		if !IsAttribute(a) {
+			return fmt.Errorf("stratify by %q: not one of %s", a, strings.Join(Attributes, ", "))
+		}
+	}
+	return nil
+}
+
+// Split returns a copy of samples, in the same order, with Split set.
+//
+// Stratified mode groups samples into strata by the StratifyBy attributes
+// and, within each stratum, deals them to train, valid and test by
+// systematic sampling from a seeded random start: each split gets its
+// fraction of the stratum to within one unit, and a stratum of one or two
+// samples lands in each split with probability equal to its fraction, so
+// tiny strata need no special case. Samples sharing a NearDupGroup move as
+// one unit (in the stratum of the group's first sample), so near-duplicates
+// never straddle two splits.
+func Split(samples []Sample, opts SplitOptions) ([]Sample, error) {
+	if err := opts.check(); err != nil {
+		return nil, fmt.Errorf("split: %w", err)
+	}
+	out := slices.Clone(samples)
+	if len(out) == 0 {
+		return out, nil
+	}
+	have := 0
+	for i := range out {
+		switch out[i].Split {
+		case "":
+		case SplitTrain, SplitValid, SplitTest:
+			have++
+		default:
+			return nil, fmt.Errorf("split: sample %q has split %q, not train, valid or test", out[i].ID, out[i].Split)
+		}
+	}
+	mode := opts.Mode
+	if mode == "" || mode == SplitAuto {
+		switch have {
+		case len(out):
+			return out, nil
+		case 0:
+			mode = SplitStratified
+		default:
+			return nil, fmt.Errorf("split: %d of %d samples have a split from the dataset and %d do not; use mode source or stratified", have, len(out), len(out)-have)
+		}
+	}
+	if mode == SplitSource {
+		if have != len(out) {
+			return nil, fmt.Errorf("split: mode source, but %d of %d samples have no split from the dataset", len(out)-have, len(out))
+		}
+		return out, nil
+	}
+	stratify(out, opts)
+	return out, nil
+}
+
+// unit is a set of samples that must share a split: one sample, or a
+// near-duplicate group.
+type unit struct{ members []int }
+
+func stratify(out []Sample, opts SplitOptions) {
+	strata := map[string][]*unit{}
+	groups := map[string]*unit{}
+	for i := range out {
+		s := &out[i]
+		if g := s.NearDupGroup; g != "" {
+			if u, ok := groups[g]; ok {
+				u.members = append(u.members, i)
+				continue
+			}
+		}
+		u := &unit{members: []int{i}}
+		if s.NearDupGroup != "" {
+			groups[s.NearDupGroup] = u
+		}
+		key := stratumKey(s, opts.StratifyBy)
+		strata[key] = append(strata[key], u)
+	}
+	bounds := [2]float64{opts.Train, opts.Train + opts.Valid}
+	for _, key := range sortedStrata(strata) {
+		units := strata[key]
+		// Each stratum draws from its own stream, so adding or removing one
+		// stratum leaves the others' assignment unchanged.
+		rng := rand.New(rand.NewPCG(opts.Seed, stratumHash(key)))
+		rng.Shuffle(len(units), func(i, j int) { units[i], units[j] = units[j], units[i] })
+		n := 0
+		for _, u := range units {
+			n += len(u.members)
+		}
+		start := rng.Float64()
+		cum := 0
+		for _, u := range units {
+			pos := start + (float64(cum)+float64(len(u.members))/2)/float64(n)
+			pos -= math.Floor(pos)
+			split := SplitTest
+			switch {
+			case pos < bounds[0]:
+				split = SplitTrain
+			case pos < bounds[1]:
+				split = SplitValid
+			}
+			for _, m := range u.members {
+				out[m].Split = split
+			}
+			cum += len(u.members)
+		}
+	}
+}
+
+func stratumKey(s *Sample, attrs []string) string {
+	var b strings.Builder
+	for _, a := range attrs {
+		b.WriteString(s.Attr(a))
+		b.WriteByte(0x1f) // unit separator: cannot occur in labels
+	}
+	return b.String()
+}
+
+func stratumHash(key string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return h.Sum64()
+}
+
+func sortedStrata(m map[string][]*unit) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

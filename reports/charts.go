@@ -1,0 +1,119 @@
+package reports
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"os"
+)
+
+// Section ids of the report, in page order. The HTML uses them as element
+// ids; tests and scripts/report-check.sh look for every one.
+var sectionIDs = []string{
+	"summary", "study-table", "gates", "attributes",
+	"chart-mae", "chart-errors", "chart-scatter", "chart-curves", "chart-balance",
+	"contact-sheet", "metadata",
+}
+
+// buildCharts renders every chart section of a run's report.
+func buildCharts(run *Run, opts Options) ([]chartSection, error) {
+	res := run.Analysis
+	mae := chartSection{ID: "chart-mae", Title: "MAE by group",
+		Intro: "Bars are group MAEs; whiskers are their bootstrap percentile intervals."}
+	errs := chartSection{ID: "chart-errors", Title: "Error distribution by group",
+		Intro: "Boxes span the quartiles of ŷ−y with the median inside; whiskers reach 1.5 IQR (outliers not drawn). Above 0: over-estimated age."}
+	for i := range res.Attributes {
+		a := &res.Attributes[i]
+		if !a.Available {
+			continue
+		}
+		c, err := maeChart(a)
+		if err != nil {
+			return nil, err
+		}
+		mae.Charts = append(mae.Charts, c)
+		if len(run.Predictions) > 0 {
+			c, err := errorChart(a, groupErrors(a, run.Predictions, res))
+			switch {
+			case errors.Is(err, errNoRows):
+				errs.Note = fmt.Sprintf("None of the %d predictions given to the report is of split %q.", len(run.Predictions), res.Split)
+			case err != nil:
+				return nil, err
+			default:
+				errs.Charts = append(errs.Charts, c)
+			}
+		}
+	}
+	if len(mae.Charts) == 0 {
+		mae.Note = "No attribute has known values."
+	}
+	scatter := chartSection{ID: "chart-scatter", Title: "Predicted vs true age"}
+	if len(run.Predictions) == 0 {
+		errs.Note = "No predictions were given to the report."
+		scatter.Note = errs.Note
+	} else {
+		c, err := scatterChart(run.Predictions, res.Split, opts.MaxScatterPoints)
+		switch {
+		case errors.Is(err, errNoRows):
+			scatter.Note = fmt.Sprintf("None of the %d predictions given to the report is of split %q.", len(run.Predictions), res.Split)
+		case err != nil:
+			return nil, err
+		default:
+			scatter.Charts = []chart{c}
+		}
+	}
+	curves := chartSection{ID: "chart-curves", Title: "Learning curves"}
+	if len(run.History) == 0 {
+		curves.Note = "No training history (the model was not trained in this run, or its history is missing)."
+	} else {
+		cs, err := historyCharts(run.History)
+		if err != nil {
+			return nil, err
+		}
+		curves.Charts = cs
+	}
+	balance := chartSection{ID: "chart-balance", Title: "Group distribution before and after balancing"}
+	if len(run.Distribution) == 0 {
+		balance.Note = "No balancing distribution (no balance stage, or it kept the data as it was)."
+	} else {
+		cs, err := balanceCharts(run.Distribution)
+		if err != nil {
+			return nil, err
+		}
+		balance.Charts = cs
+	}
+	return []chartSection{mae, errs, scatter, curves, balance}, nil
+}
+
+// contactSheet is the contact sheet image, or a note why there is none.
+type contactSheet struct {
+	PNG  []byte
+	Note string
+}
+
+// File is the contact sheet's path relative to report.md.
+func (c contactSheet) File() string { return "figures/contact-sheet.png" }
+
+// URI is the PNG as a data: URI. Base64 of image bytes loaded through
+// <img> cannot carry markup, so it is marked safe for html/template.
+func (c contactSheet) URI() template.URL {
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(c.PNG))
+}
+
+// loadContactSheet reads the PNG at path ("" means none). A path that was
+// given but cannot be read, or is not a PNG, is an error: the run promised
+// a sheet.
+func loadContactSheet(path string) (contactSheet, error) {
+	if path == "" {
+		return contactSheet{Note: "No contact sheet was made for this run."}, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return contactSheet{}, fmt.Errorf("contact sheet: %w", err)
+	}
+	if len(b) < 8 || string(b[:8]) != "\x89PNG\r\n\x1a\n" {
+		return contactSheet{}, fmt.Errorf("contact sheet %s is not a PNG file", path)
+	}
+	return contactSheet{PNG: b}, nil
+}

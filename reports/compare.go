@@ -1,0 +1,135 @@
+package reports
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+
+	"fairage/internal/atomicfile"
+)
+
+// comparePage is what the comparison templates render.
+type comparePage struct {
+	Title  string
+	Study  []studyRow
+	Paired []pairedView
+	Runs   []compareRunView
+}
+
+type compareRunView struct {
+	Name    string
+	Rows    int
+	Split   string
+	GatesOK bool
+	Gates   int
+}
+
+type pairedView struct {
+	A, B                  string
+	Matched, OnlyA, OnlyB int
+	Permutations          int
+	Alpha                 string
+	Tests                 []pairedTestView
+}
+
+type pairedTestView struct {
+	Metric, A, B, Diff, P, PHolm string
+	Significant                  bool
+}
+
+// Comparison section ids, in page order.
+var compareSectionIDs = []string{"compare-table", "compare-tests", "compare-runs"}
+
+func buildComparePage(c *Comparison, opts Options) (comparePage, error) {
+	if len(c.Runs) == 0 {
+		return comparePage{}, errors.New("comparison report: no runs")
+	}
+	f := formatter{opts.Decimals}
+	pg := comparePage{Title: c.Title}
+	if pg.Title == "" {
+		pg.Title = "fairage comparison"
+	}
+	for _, r := range c.Runs {
+		if r.Analysis == nil {
+			return comparePage{}, fmt.Errorf("comparison report: run %q has no analysis result", r.Name)
+		}
+		pg.Study = append(pg.Study, buildStudyRow(r.Name, r.Model, r.Analysis, f))
+		pg.Runs = append(pg.Runs, compareRunView{
+			Name: r.Name, Rows: r.Analysis.Settings.Rows, Split: r.Analysis.Split,
+			GatesOK: r.Analysis.GateError() == nil, Gates: len(r.Analysis.Gates),
+		})
+	}
+	for _, p := range c.Paired {
+		v := pairedView{
+			A: p.A, B: p.B, Matched: p.Matched, OnlyA: p.OnlyA, OnlyB: p.OnlyB,
+			Permutations: p.Permutations, Alpha: strconv.FormatFloat(p.Alpha, 'g', -1, 64),
+		}
+		for _, t := range p.Tests {
+			v.Tests = append(v.Tests, pairedTestView{
+				Metric: t.Metric, A: f.num(t.A), B: f.num(t.B), Diff: signed(f, t.Diff),
+				P: f.p(t.P), PHolm: f.p(t.PHolm), Significant: t.Significant,
+			})
+		}
+		pg.Paired = append(pg.Paired, v)
+	}
+	return pg, nil
+}
+
+// signed formats a difference with its sign, "+0.120" or "−0.310".
+func signed(f formatter, v float64) string {
+	s := f.num(v)
+	if finite(v) && v >= 0 {
+		return "+" + s
+	}
+	return s
+}
+
+// WriteComparison renders a comparison of runs into dir: compare.md and a
+// self-contained compare.html, each written atomically.
+func WriteComparison(dir string, c Comparison, opts Options) (Files, error) {
+	if err := opts.Validate(); err != nil {
+		return Files{}, fmt.Errorf("report options: %w", err)
+	}
+	pg, err := buildComparePage(&c, opts)
+	if err != nil {
+		return Files{}, err
+	}
+	files := Files{Markdown: filepath.Join(dir, "compare.md"), HTML: filepath.Join(dir, "compare.html")}
+	if err := atomicfile.WriteBuffered(files.Markdown, func(w io.Writer) error {
+		return renderMarkdown(w, "compare.md.tmpl", pg)
+	}); err != nil {
+		return Files{}, err
+	}
+	if err := atomicfile.WriteBuffered(files.HTML, func(w io.Writer) error {
+		return renderHTML(w, "compare.html.tmpl", pg)
+	}); err != nil {
+		return Files{}, err
+	}
+	return files, nil
+}
+
+// RenderComparisonMarkdown writes compare.md to w.
+func RenderComparisonMarkdown(w io.Writer, c Comparison, opts Options) error {
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("report options: %w", err)
+	}
+	pg, err := buildComparePage(&c, opts)
+	if err != nil {
+		return err
+	}
+	return renderMarkdown(w, "compare.md.tmpl", pg)
+}
+
+// RenderComparisonHTML writes compare.html to w.
+func RenderComparisonHTML(w io.Writer, c Comparison, opts Options) error {
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("report options: %w", err)
+	}
+	pg, err := buildComparePage(&c, opts)
+	if err != nil {
+		return err
+	}
+	return renderHTML(w, "compare.html.tmpl", pg)
+}

@@ -1,0 +1,79 @@
+package reports
+
+import (
+	"time"
+
+	"fairage/analysis"
+	"fairage/dataset"
+)
+
+// Run is everything a run's report shows. Only Name and Analysis are
+// required; every other part may be empty and its section then says so.
+type Run struct {
+	// Name is the run's name (runs/<name>).
+	Name string
+	// Model describes the model for the study's results table.
+	Model ModelInfo
+	// Analysis is the analyze stage's result.
+	Analysis *analysis.Result
+	// History is the training history, for the learning curves.
+	History []dataset.EpochRecord
+	// Distribution is the training groups' distribution before and after
+	// balancing, for the balance chart.
+	Distribution []dataset.GroupCount
+	// ContactSheet is the path of a PNG contact sheet of sample faces.
+	ContactSheet string
+	// Predictions are the analysed predictions, for the error distribution
+	// and predicted-vs-true charts.
+	Predictions []dataset.Prediction
+	// Meta is shown at the end of the report.
+	Meta Metadata
+}
+
+// ModelInfo is a run's row of the study's results table.
+type ModelInfo struct {
+	Name         string  // e.g. "resnet50 (all layers)"
+	LearningRate float64 // 0 when not applicable
+	Strategy     string  // balancing/augmentation strategy, e.g. "oversample ethnicity"
+}
+
+// Metadata describes how a run was produced.
+type Metadata struct {
+	Started    time.Time   // zero when unknown
+	Host       string      // machine the run ran on
+	ConfigText string      // the resolved config, shown verbatim
+	Stages     []StageInfo // in pipeline order
+	Versions   []Version   // Go, TensorFlow, module, ... in display order
+}
+
+// StageInfo is one stage's line in the metadata table.
+type StageInfo struct {
+	Name        string
+	Fingerprint string
+	Duration    time.Duration
+	Ran         bool   // false when skipped as fresh
+	Reason      string // why it ran or was skipped
+}
+
+// Version is a named version string.
+type Version struct {
+	Name, Value string
+}
+
+// Comparison is the input of a comparison report across runs.
+type Comparison struct {
+	// Title heads the report; empty gives a default.
+	Title string
+	// Runs are the compared runs, one row each in the study's table.
+	Runs []ComparedRun
+	// Paired are paired tests between runs on the same samples, already
+	// Holm-corrected as one family (analysis.AdjustFamily).
+	Paired []*analysis.PairedResult
+}
+
+// ComparedRun is one run of a comparison.
+type ComparedRun struct {
+	Name     string
+	Model    ModelInfo
+	Analysis *analysis.Result
+}

@@ -1,0 +1,182 @@
+package reports
+
+import (
+	"bytes"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"fairage/dataset"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// checkGolden compares got with testdata/name, rewriting it with -update.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./reports -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (rerun with -update if intended); got:\n%s", name, got)
+	}
+}
+
+func TestMarkdownGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T) Run
+	}{{"report.md", fixtureRun}, {"report_bare.md", bareRun}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := RenderMarkdown(&buf, tc.run(t), DefaultOptions()); err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, tc.name, buf.Bytes())
+			if strings.Contains(buf.String(), evilGroup) {
+				t.Error("report.md contains the raw <script> group name")
+			}
+		})
+	}
+}
+
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	files, err := Write(dir, fixtureRun(t), DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(files.Markdown)
+	for _, f := range files.Figures {
+		rel, _ := filepath.Rel(dir, f)
+		if !strings.Contains(string(md), "]("+filepath.ToSlash(rel)+")") {
+			t.Errorf("report.md does not link %s", rel)
+		}
+		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+			t.Errorf("figure %s missing or empty", f)
+		}
+	}
+	if len(files.Figures) < 10 {
+		t.Errorf("%d figures, want every chart kind", len(files.Figures))
+	}
+	doc := parseHTML(t, files.HTML)
+	checkHTML(t, doc)
+}
+
+func TestHTMLBare(t *testing.T) {
+	var buf bytes.Buffer
+	if err := RenderHTML(&buf, bareRun(t), DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := html.Parse(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHTML(t, doc)
+}
+
+func parseHTML(t *testing.T, path string) *html.Node {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := html.Parse(f)
+	if err != nil {
+		t.Fatalf("report.html does not parse: %v", err)
+	}
+	return doc
+}
+
+// checkHTML asserts the page is inert and self-contained and has every
+// section: no script elements or event handlers, every src a data: URI,
+// no http(s) reference anywhere, and the evil group shown as text.
+func checkHTML(t *testing.T, doc *html.Node) {
+	t.Helper()
+	ids := map[string]bool{}
+	var text strings.Builder
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			text.WriteString(n.Data)
+		}
+		if n.Type == html.ElementNode {
+			if n.Data == "script" || n.Data == "iframe" || n.Data == "object" || n.Data == "embed" || n.Data == "link" {
+				t.Errorf("report.html has a <%s> element", n.Data)
+			}
+			for _, a := range n.Attr {
+				key, val := strings.ToLower(a.Key), strings.ToLower(strings.TrimSpace(a.Val))
+				switch {
+				case key == "id":
+					ids[a.Val] = true
+				case strings.HasPrefix(key, "on"):
+					t.Errorf("<%s> has an event handler %s=%q", n.Data, a.Key, a.Val)
+				case key == "src" && !strings.HasPrefix(val, "data:image/"):
+					t.Errorf("<%s src=%.60q>: not an inline image", n.Data, a.Val)
+				case (key == "href" || key == "src") && (strings.HasPrefix(val, "http:") || strings.HasPrefix(val, "https:") || strings.HasPrefix(val, "//")):
+					t.Errorf("<%s %s=%q> references the network", n.Data, a.Key, a.Val)
+				}
+			}
+			if n.Data == "style" && n.FirstChild != nil && strings.Contains(n.FirstChild.Data, "url(") {
+				t.Error("inline CSS loads a url()")
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	for _, id := range sectionIDs {
+		if !ids[id] {
+			t.Errorf("report.html lacks section #%s", id)
+		}
+	}
+	if !strings.Contains(text.String(), evilGroup) {
+		t.Error("the <script> group name should appear as text")
+	}
+}
+
+// TestOtherSplitPredictions: predictions of another split than the one
+// analysed leave the distribution charts empty and say why, not fail.
+func TestOtherSplitPredictions(t *testing.T) {
+	run := fixtureRun(t)
+	run.Analysis.Split = "valid"
+	var buf bytes.Buffer
+	if err := RenderMarkdown(&buf, run, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `is of split "valid"`) {
+		t.Error("the scatter section should say no prediction is of the analysed split")
+	}
+}
+
+// TestDegenerateInputs: odd but possible inputs render without error.
+func TestDegenerateInputs(t *testing.T) {
+	nan := math.NaN()
+	run := fixtureRun(t)
+	run.History = []dataset.EpochRecord{{Epoch: 1, Loss: nan, MAE: nan, ValLoss: nan, ValMAE: nan}}
+	run.Distribution = []dataset.GroupCount{{Stage: "after", Attribute: "gender", Group: "female", Count: 0}}
+	run.Predictions = run.Predictions[:1]
+	run.ContactSheet = ""
+	var buf bytes.Buffer
+	if err := RenderHTML(&buf, run, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	run.ContactSheet = filepath.Join(t.TempDir(), "missing.png")
+	if err := RenderHTML(&buf, run, DefaultOptions()); err == nil || !strings.Contains(err.Error(), "contact sheet") {
+		t.Errorf("a missing contact sheet should be an error naming it, got %v", err)
+	}
+}

@@ -1,0 +1,120 @@
+package tfmodel
+
+import (
+	"fmt"
+	"sync"
+
+	tf "github.com/tensorflow/tensorflow/tensorflow/go"
+
+	"fairage/regressor"
+)
+
+// ResNet is a ResNet age regressor: a graph, its session and its config. It
+// implements regressor.Regressor. Methods are safe to call from several
+// goroutines but run one at a time.
+type ResNet struct {
+	mu     sync.Mutex
+	cfg    ModelConfig
+	opts   options
+	gr     *graph
+	sess   *tf.Session
+	closed bool
+}
+
+var _ regressor.Regressor = (*ResNet)(nil)
+
+// New builds a freshly initialised network (weights from cfg.Seed). Pass
+// WithTraining to be able to Fit.
+func New(cfg ModelConfig, opts ...Option) (r *ResNet, err error) {
+	defer guard(&err, "new model")
+	if r, err = open(cfg, opts); err != nil {
+		return nil, err
+	}
+	if _, err := r.sess.Run(nil, nil, []*tf.Operation{r.gr.initVars}); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("tfmodel: initialise %s weights: %w", cfg.Arch, err)
+	}
+	return r, nil
+}
+
+// Load opens a model saved by Save (or a best/ or last/ checkpoint of Fit):
+// it rebuilds the network from dir/model.json and restores its weights.
+func Load(dir string, opts ...Option) (r *ResNet, err error) {
+	defer guard(&err, "load model")
+	mf, err := readModelFile(dir)
+	if err != nil {
+		return nil, err
+	}
+	if r, err = open(mf.Model, opts); err != nil {
+		return nil, err
+	}
+	if err := r.restoreVars(dir, r.gr.modelVars()); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// open validates, builds the inference graph and starts the session.
+func open(cfg ModelConfig, opts []Option) (*ResNet, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("tfmodel: %w", err)
+	}
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	gr, err := buildGraph(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("tfmodel: %w", err)
+	}
+	sess, err := openSession(gr.g, o.intra, o.inter, o.log)
+	if err != nil {
+		return nil, fmt.Errorf("tfmodel: %w", err)
+	}
+	return &ResNet{cfg: cfg, opts: o, gr: gr, sess: sess}, nil
+}
+
+// Config returns the network's configuration.
+func (r *ResNet) Config() ModelConfig { return r.cfg }
+
+// Save writes the network's weights and model.json to dir (created if
+// needed, replaced atomically if it exists). Optimizer state is not part of
+// a saved model; Fit's last/ checkpoint holds it for Resume.
+func (r *ResNet) Save(dir string) (err error) {
+	defer guard(&err, "save model")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errClosed
+	}
+	return r.writeCheckpoint(dir, r.gr.modelVars(), nil)
+}
+
+// Restore loads the weights of the checkpoint in dir into this model. The
+// checkpoint's model.json must describe the same network (architecture,
+// input size, width, head, age_max); otherwise it fails saying how they
+// differ.
+func (r *ResNet) Restore(dir string) (err error) {
+	defer guard(&err, "restore checkpoint")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errClosed
+	}
+	return r.restoreVars(dir, r.gr.modelVars())
+}
+
+// Close releases the session. The model is unusable afterwards.
+func (r *ResNet) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	if err := r.sess.Close(); err != nil {
+		return fmt.Errorf("tfmodel: close session: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package tfmodel
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+)
+
+// Option adjusts New and Load.
+type Option func(*options)
+
+type options struct {
+	train        *TrainConfig
+	intra, inter int
+	log          *slog.Logger
+	progress     io.Writer
+	batchSize    int // prediction batch size
+}
+
+// WithTraining gives the model the TrainConfig Fit uses (Fit fails without
+// one). Its thread counts configure the session; its batch size is also
+// the prediction batch size.
+func WithTraining(tc TrainConfig) Option {
+	return func(o *options) {
+		o.train = &tc
+		o.intra, o.inter = tc.IntraOpThreads, tc.InterOpThreads
+		o.batchSize = tc.BatchSize
+	}
+}
+
+// WithThreads sets TensorFlow's intra- and inter-op thread pools (0: its
+// own choice, all cores), for models used only to predict.
+func WithThreads(intra, inter int) Option {
+	return func(o *options) { o.intra, o.inter = intra, inter }
+}
+
+// WithBatchSize sets the prediction batch size (default 64, or the
+// TrainConfig's). Predictions are bit-for-bit reproducible for the same
+// batch size; another size changes float rounding in the last digits.
+func WithBatchSize(n int) Option {
+	return func(o *options) { o.batchSize = n }
+}
+
+// WithLogger sends the model's log lines (session devices, learning-rate
+// changes, early stopping) to l instead of slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.log = l }
+}
+
+// WithProgress sends per-epoch and prediction progress to w (default
+// os.Stderr); nil turns it off.
+func WithProgress(w io.Writer) Option {
+	return func(o *options) { o.progress = w }
+}
+
+func buildOptions(opts []Option) (options, error) {
+	o := options{log: slog.Default(), progress: os.Stderr, batchSize: 64}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.train != nil {
+		if err := o.train.Validate(); err != nil {
+			return o, fmt.Errorf("tfmodel: %w", err)
+		}
+	}
+	if o.batchSize < 1 {
+		return o, fmt.Errorf("tfmodel: prediction batch size %d must be positive", o.batchSize)
+	}
+	if o.intra < 0 || o.inter < 0 {
+		return o, fmt.Errorf("tfmodel: thread counts %d, %d must be zero or positive", o.intra, o.inter)
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	return o, nil
+}
