@@ -126,6 +126,15 @@ func (r Recipe) Validate() error {
 	if r.Crop.P > 0 {
 		check(span("augment.crop.scale", r.Crop.Scale, 0, 1, true))
 		check(span("augment.crop.ratio", r.Crop.Ratio, 0, math.Inf(1), true))
+	} else {
+		for _, c := range []struct {
+			key string
+			r   Range
+		}{{"augment.crop.scale", r.Crop.Scale}, {"augment.crop.ratio", r.Crop.Ratio}} {
+			if c.r.Min > c.r.Max {
+				check(fmt.Errorf("%s: min %v is above max %v", c.key, c.r.Min, c.r.Max))
+			}
+		}
 	}
 	check(prob("augment.translate.p", r.Translate.P))
 	if !(r.Translate.Fraction >= 0 && r.Translate.Fraction < 1) {
@@ -150,6 +159,10 @@ func (r Recipe) Validate() error {
 		check(prob(j.key+".p", j.j.P))
 		if j.j.P > 0 {
 			check(span(j.key+".range", j.j.Range, j.lo, j.hi, j.openLo))
+		} else if j.j.Range.Min > j.j.Range.Max {
+			// An operation that is off keeps its zero range unchecked against
+			// the bounds, but an inverted range is a mistake either way.
+			check(fmt.Errorf("%s.range: min %v is above max %v", j.key, j.j.Range.Min, j.j.Range.Max))
 		}
 	}
 	check(prob("augment.grayscale.p", r.Grayscale.P))

@@ -607,3 +607,28 @@ func (c *Config) Path(key string) string {
 	}
 	return p
 }
+
+// LoadResolved rebuilds a Config from resolved values as a manifest records
+// them (Manifest.Config), so tools that look at finished runs (compare) use
+// exactly the settings the run used.
+func LoadResolved(nested map[string]any, schema *Schema, origin string) (*Config, error) {
+	b, err := yaml.Marshal(nested)
+	if err != nil {
+		return nil, fmt.Errorf("config of %s: %w", origin, err)
+	}
+	dir, err := os.MkdirTemp("", "fairage-config-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "resolved.yaml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return nil, err
+	}
+	c, err := Load(path, schema, LoadOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("config recorded in %s: %w", origin, err)
+	}
+	c.File = origin
+	return c, nil
+}

@@ -190,8 +190,9 @@ func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) erro
 			return err
 		}
 		selected, forced := r.selection(i, opts)
+		always := false
 		if u, ok := st.(Uncached); ok && u.Uncached() && selected {
-			forced = true
+			forced, always = true, true
 		}
 		if (opts.Only != "" && i > r.Graph.index(opts.Only)) || (opts.Until != "" && i > r.Graph.index(opts.Until)) {
 			break
@@ -216,6 +217,9 @@ func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) erro
 			fmt.Fprintf(opts.Log, "%-9s skipped: %s\n", st.Name(), rec.Reason)
 		} else {
 			rec.Reason = runReason(opts.cache(), runDir, fp, sum, cached, forced)
+			if always {
+				rec.Reason = "runs every time (its output describes this run)"
+			}
 			fmt.Fprintf(opts.Log, "%-9s running: %s\n", st.Name(), rec.Reason)
 			meta, err = r.runStage(ctx, st, sum, fp, outputs, opts, m)
 			if err != nil {

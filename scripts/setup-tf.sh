@@ -11,7 +11,7 @@
 #
 # Why this way: the Go bindings import generated proto packages that the TF
 # repository does not contain, and no registry here serves the libtensorflow
-# tarball; see docs in /work/shared/ARCHITECTURE.md §6.
+# tarball; see ARCHITECTURE.md §6 (TensorFlow from Go: checked facts).
 #
 # Environment:
 #   FAIRAGE_CACHE      download cache (default ~/.cache/fairage)
@@ -62,7 +62,7 @@ cuda_packages=(
   nvidia-nccl-cu12==2.21.5 nvidia-nvjitlink-cu12==12.5.82
 )
 
-need go "install Go 1.22 or newer (https://go.dev/dl/) and put it on PATH"
+need go "install Go (the version go.mod names, https://go.dev/dl/) and put it on PATH"
 need nm "install binutils (apt-get install binutils)"
 
 # --- fast path -------------------------------------------------------------
@@ -86,11 +86,16 @@ rm -f "$stamp"
 # --- 1. libtensorflow --------------------------------------------------------
 # Sets libdir and incdir, and cgo_paths=relative when they live in build/tf
 # (so the cgo flags can use ${SRCDIR} and survive moving the checkout).
-# (grep reads a file, not a pipe from nm: with pipefail, grep -q closing the
-# pipe early would make nm's SIGPIPE count as failure.)
+# exports LIB SYM...: LIB defines every SYM. (grep reads a file, not a pipe
+# from nm: with pipefail, grep -q closing the pipe early would make nm's
+# SIGPIPE count as a failure.)
 exports() {
-  nm -D --defined-only "$1" >"$build/.nm.out" 2>/dev/null || return 1
-  grep -q " T $2\(@.*\)\{0,1\}\$" "$build/.nm.out"
+  local lib=$1 sym
+  shift
+  nm -D --defined-only "$lib" >"$build/.nm.out" 2>/dev/null || return 1
+  for sym in "$@"; do
+    grep -q " T $sym\(@.*\)\{0,1\}\$" "$build/.nm.out" || return 1
+  done
 }
 
 find_system_lib() {
@@ -111,7 +116,7 @@ download_wheel() {
     need python3 "needed for pip to download the $pip_name wheel"
     python3 -m pip --version >/dev/null 2>&1 || die "pip not found: install python3-pip (needed to download $pip_name)"
     say "downloading $pip_name==$tf_version wheel into $cache/wheels" >&2
-    python3 -m pip download --quiet --no-deps --only-binary=:all: \
+    python3 -m pip download --no-deps --only-binary=:all: \
       --python-version 3.11 --platform manylinux2014_x86_64 \
       --dest "$cache/wheels" "$pip_name==$tf_version" >&2 ||
       die "pip download $pip_name==$tf_version failed (is PyPI reachable? see pip's message above)"
@@ -142,6 +147,7 @@ extract_headers() {
 
 extract_cuda() {
   local pkgs=$1 whl
+  need python3 "needed for pip to download the CUDA packages"
   say "GPU variant: unpacking CUDA libraries (${#cuda_packages[@]} pip packages) into $pkgs"
   python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
     --platform manylinux2014_x86_64 --platform manylinux_2_27_x86_64 \
@@ -194,12 +200,10 @@ else
   libdir=$tfdir/lib incdir=$tfdir/include cgo_paths=relative
   source_desc=$(cat "$tfdir/SOURCE")
 fi
-exports "$libdir/libtensorflow.so" TF_NewSession ||
-  die "$libdir/libtensorflow.so does not export the TensorFlow C API (nm -D finds no TF_NewSession)"
-for sym in TF_AddGradientsWithPrefix TFE_NewContext; do
-  exports "$libdir/libtensorflow.so" "$sym" ||
-    die "$libdir/libtensorflow.so lacks $sym, which the Go bindings call"
-done
+# TF_NewSession is the C API itself; gradients and eager are what the Go
+# bindings also call.
+exports "$libdir/libtensorflow.so" TF_NewSession TF_AddGradientsWithPrefix TFE_NewContext ||
+  die "$libdir/libtensorflow.so does not export the TensorFlow C API the Go bindings need (nm -D finds no TF_NewSession, TF_AddGradientsWithPrefix or TFE_NewContext)"
 rm -f "$build/.nm.out"
 say "libtensorflow: $source_desc (C API found)"
 

@@ -10,10 +10,11 @@ import (
 )
 
 // TestGradientsMatchFiniteDifferences checks op.Gradients through the
-// layers the ResNets use (conv, training-mode batch norm with its batch
-// statistics, ReLU, global average pooling, dense, sigmoid, weighted MAE
-// is kinked, so MSE here) against central differences of the loss, for a
-// sample of elements of every trained variable.
+// layers the ResNets use (strided conv, training-mode batch norm through
+// its batch statistics, ReLU, global average pooling, dense, sigmoid)
+// against central differences of a squared-error loss (MAE's kink would
+// spoil finite differences), for a sample of elements of every trained
+// variable.
 //
 // Tolerance: |analytic − numeric| ≤ 2e-3 + 3e-2·|analytic|. The graph runs
 // in float32 (FusedBatchNorm has no float64 kernel); with step 1e-2 the

@@ -35,7 +35,7 @@ best() { sed -n "s/.* $1 .*images_per_s=\([0-9.]*\).*/\1/p" "$2" | sort -g | tai
 echo "$arch 64x64 width $width batch 32, $n synthetic images, $epochs epochs (1 warm-up), intra 2 / inter 1 threads"
 echo "host: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(go version | cut -d' ' -f3), $("$py" -c 'import tensorflow as tf, keras; print(f"tensorflow {tf.__version__}, keras {keras.__version__}")' 2>/dev/null)"
 for _ in $(seq "$repeats"); do
-  TF_CPP_MIN_LOG_LEVEL=2 "$tmp/train-bench" "${args[@]/#--/-}" 2>/dev/null | tee -a "$tmp/go.log"
+  TF_CPP_MIN_LOG_LEVEL=2 "$tmp/train-bench" "${args[@]}" 2>/dev/null | tee -a "$tmp/go.log"
   "$py" "$root/bench/train/peer.py" "${args[@]}" 2>/dev/null | tee -a "$tmp/keras.log"
 done
 printf '\n%-10s %12s %12s %8s\n' "" "go img/s" "keras img/s" "go/keras"

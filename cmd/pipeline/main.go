@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"fairage/analysis"
 	"fairage/pipeline"
 )
 
@@ -42,13 +43,13 @@ func main() {
 
 func exitCode(ctx context.Context, err error) int {
 	var cfgErr *pipeline.ConfigError
-	var gateErr interface{ GateFailure() bool }
+	var gateErr *analysis.GateError
 	switch {
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitInterrupted
 	case errors.As(err, &cfgErr):
 		return exitConfig
-	case errors.As(err, &gateErr) && gateErr.GateFailure():
+	case errors.As(err, &gateErr):
 		return exitGate
 	}
 	return exitFailure
@@ -61,6 +62,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newStatusCmd(), newValidateCmd(), newVersionCmd(), newSchemaCmd())
+	root.AddCommand(newRunCmd(), newStatusCmd(), newValidateCmd(), newAnalyzeCmd(), newEvaluateCmd(), newCompareCmd(), newVersionCmd(), newSchemaCmd())
 	return root
 }

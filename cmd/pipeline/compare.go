@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"fairage/stages"
+)
+
+func newCompareCmd() *cobra.Command {
+	var out, title string
+	cmd := &cobra.Command{
+		Use:   "compare RUN RUN [RUN...]",
+		Short: "Compare finished runs side by side: the study's results table and paired tests against the first run",
+		Long: `Compare runs evaluated on the same samples (e.g. runs/m4 runs/m5): one row
+per run in the study's layout (model, learning rate, strategy, gender,
+expression, ethnicity and age bias, MAE, with intervals), and paired
+permutation tests of each run against the first, Holm-corrected. Writes
+compare.md and a self-contained compare.html.`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				names := make([]string, len(args))
+				for i, a := range args {
+					names[i] = filepath.Base(filepath.Clean(a))
+				}
+				out = filepath.Join(filepath.Dir(filepath.Clean(args[0])), "compare-"+strings.Join(names, "-"))
+			}
+			files, err := stages.Compare(cmd.Context(), args, out, title)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "comparison: %s, %s\n", files.Markdown, files.HTML)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "output folder (default: runs/compare-<names>)")
+	cmd.Flags().StringVar(&title, "title", "", "report title")
+	return cmd
+}

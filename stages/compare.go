@@ -1,0 +1,92 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"fairage/analysis"
+	"fairage/dataset"
+	"fairage/pipeline"
+	"fairage/reports"
+)
+
+// ReportHTML is where a run's HTML report lands inside its run folder.
+var ReportHTML = filepath.Join(stageReport, "report.html")
+
+// finishedRun is what comparison needs of one run folder.
+type finishedRun struct {
+	dir    string
+	name   string
+	cfg    *pipeline.Config
+	result *analysis.Result
+	preds  []dataset.Prediction
+}
+
+func readFinishedRun(dir string) (*finishedRun, error) {
+	m, err := pipeline.ReadManifest(dir)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s: not a run folder: %w", dir, err)
+	}
+	cfg, err := pipeline.LoadResolved(m.Config, Schema(), filepath.Join(dir, pipeline.ManifestFile))
+	if err != nil {
+		return nil, err
+	}
+	res, err := analysis.ReadSummary(filepath.Join(dir, stageAnalyze, summaryFile))
+	if err != nil {
+		return nil, fmt.Errorf("compare %s: run it through the analyze stage first: %w", dir, err)
+	}
+	preds, err := dataset.ReadPredictions(filepath.Join(dir, stageEvaluate, predictionsFile))
+	if err != nil {
+		return nil, fmt.Errorf("compare %s: %w", dir, err)
+	}
+	return &finishedRun{dir: dir, name: m.Name, cfg: cfg, result: res, preds: preds}, nil
+}
+
+// Compare writes a comparison report of finished runs into out: the study's
+// results table with one row per run, and paired permutation tests of
+// every later run against the first (the baseline) on the samples both
+// evaluated, Holm-corrected across all comparisons. The analysis settings
+// (split, groups, permutations) are the baseline's.
+func Compare(ctx context.Context, runDirs []string, out, title string) (reports.Files, error) {
+	if len(runDirs) < 2 {
+		return reports.Files{}, fmt.Errorf("compare: give at least two run folders (got %d)", len(runDirs))
+	}
+	var runs []*finishedRun
+	for _, d := range runDirs {
+		r, err := readFinishedRun(d)
+		if err != nil {
+			return reports.Files{}, err
+		}
+		runs = append(runs, r)
+	}
+	opts, err := analysisOptions(runs[0].cfg)
+	if err != nil {
+		return reports.Files{}, fmt.Errorf("compare: baseline %s: %w", runs[0].name, err)
+	}
+	cmp := reports.Comparison{Title: title}
+	if cmp.Title == "" {
+		names := make([]string, len(runs))
+		for i, r := range runs {
+			names[i] = r.name
+		}
+		cmp.Title = "fairage comparison: " + strings.Join(names, ", ")
+	}
+	for _, r := range runs {
+		cmp.Runs = append(cmp.Runs, reports.ComparedRun{Name: r.name, Model: modelInfo(r.cfg, r.name), Analysis: r.result})
+	}
+	for _, r := range runs[1:] {
+		p, err := analysis.Compare(ctx, runs[0].name, runs[0].preds, r.name, r.preds, opts)
+		if err != nil {
+			return reports.Files{}, fmt.Errorf("compare %s with %s: %w", runs[0].name, r.name, err)
+		}
+		cmp.Paired = append(cmp.Paired, p)
+	}
+	analysis.AdjustFamily(cmp.Paired...)
+	ropts, err := reportOptions(runs[0].cfg)
+	if err != nil {
+		return reports.Files{}, err
+	}
+	return reports.WriteComparison(out, cmp, ropts)
+}
