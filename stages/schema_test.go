@@ -72,9 +72,9 @@ func loadWith(t *testing.T, sets ...string) (*pipeline.Config, error) {
 
 func TestStageOptionErrorsNameTheKey(t *testing.T) {
 	cases := []struct {
-		set  string
+		set   string
 		check func(*pipeline.Config) error
-		want string
+		want  string
 	}{
 		{"analysis.gates={mae: 8}", func(c *pipeline.Config) error { _, err := analysisOptions(c); return err }, "analysis.gates.mae: expected a mapping"},
 		{"analysis.gates={mae: {max: high}}", func(c *pipeline.Config) error { _, err := analysisOptions(c); return err }, "analysis.gates.mae.max: expected a number"},
