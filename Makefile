@@ -16,7 +16,7 @@ PIPELINE = $(BIN) run $(CONFIG) --runs $(RUNS) $(ARGS)
 
 STAGES := ingest split balance augment train evaluate analyze report
 
-.PHONY: all setup build run test vet fmt-check bench docs experiments clean report-check conformance status validate $(STAGES)
+.PHONY: all setup build run test vet fmt-check bench docs clean report-check status validate $(STAGES)
 
 all: build
 
@@ -65,9 +65,10 @@ bench: build
 docs: build
 	$(BIN) schema > docs/config.md
 
-## report-check: render a run's report.html in headless Chromium and screenshot it
-report-check: build
-	bash scripts/report-check.sh $(RUNS)/$$($(BIN) validate $(CONFIG) --print | sed -n 's/^  name: //p' | head -1)/report/report.html build/report-check.png
+## report-check: render runs/$(NAME)/report/report.html in headless Chromium and screenshot it
+NAME ?= default
+report-check:
+	bash scripts/report-check.sh $(RUNS)/$(NAME)/report/report.html build/report-check-$(NAME).png
 
 clean:
 	rm -rf bin build/.setup-tf.stamp
