@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -77,7 +78,7 @@ type GateResult struct {
 // evaluateGates checks every gate against r, sorted by metric name.
 func evaluateGates(r *Result, gates map[string]Gate, confidence float64) []GateResult {
 	out := make([]GateResult, 0, len(gates))
-	for _, key := range sortedKeys(gates) {
+	for _, key := range slices.Sorted(maps.Keys(gates)) {
 		g := gates[key]
 		e, note, _ := r.Metric(key)
 		res := GateResult{Metric: key, Max: g.Max, Min: g.Min, On: g.basis(), Value: e}

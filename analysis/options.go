@@ -3,9 +3,9 @@ package analysis
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 
 	"fairage/dataset"
@@ -142,7 +142,7 @@ func (o *Options) Validate() error {
 			break
 		}
 	}
-	for _, a := range sortedKeys(o.Groups) {
+	for _, a := range slices.Sorted(maps.Keys(o.Groups)) {
 		if !dataset.IsAttribute(a) {
 			bad("analysis.groups.%s: %q is not an attribute (%s)", a, a, known)
 			continue
@@ -184,7 +184,7 @@ func (o *Options) Validate() error {
 		bad("analysis.workers: %d must be ≥ 0 (0 uses every core)", o.Workers)
 	}
 	keys := MetricKeys(o)
-	for _, k := range sortedKeys(o.Gates) {
+	for _, k := range slices.Sorted(maps.Keys(o.Gates)) {
 		if err := o.Gates[k].validate(k, keys); err != nil {
 			errs = append(errs, err)
 		} else if o.Gates[k].basis() == GateOnInterval && o.Bootstrap.Resamples == 0 {
@@ -202,13 +202,4 @@ func (o *Options) groupings() [][]string {
 		out = append(out, []string{a})
 	}
 	return append(out, o.Intersections...)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

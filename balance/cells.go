@@ -2,6 +2,8 @@ package balance
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -126,7 +128,7 @@ func (p *population) groupMarginal(o Options, notes *notes) error {
 			}
 		}
 		var small []string
-		for _, g := range sortedKeys(count) {
+		for _, g := range slices.Sorted(maps.Keys(count)) {
 			if count[g] < o.MinCount {
 				small = append(small, fmt.Sprintf("%s (%d)", g, count[g]))
 			}
@@ -186,7 +188,7 @@ func (p *population) jointCells(labels [][]string) []*cell {
 		c.members = append(c.members, i)
 	}
 	out := make([]*cell, 0, len(byKey))
-	for _, k := range sortedKeys(byKey) {
+	for _, k := range slices.Sorted(maps.Keys(byKey)) {
 		out = append(out, byKey[k])
 	}
 	return out
@@ -222,15 +224,6 @@ func describeCells(cells []*cell) string {
 		s[i] = fmt.Sprintf("%s (%d)", c.key, c.size())
 	}
 	return strings.Join(s, ", ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func repeat(s string, n int) []string {

@@ -3,7 +3,9 @@ package balance
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -33,7 +35,7 @@ func rake(ctx context.Context, p *population, seed, lower []float64, targets []m
 		}
 		iters++
 		for j := range p.attrs {
-			for _, g := range sortedKeys(members[j]) {
+			for _, g := range slices.Sorted(maps.Keys(members[j])) {
 				scaleGroup(fit, lower, members[j][g], targets[j][g])
 			}
 		}

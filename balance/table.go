@@ -2,7 +2,9 @@ package balance
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -90,7 +92,7 @@ func tallyCells(n int, labelOf func(i int) []string, weightOf func(i int) float6
 		t.weight += weightOf(i)
 	}
 	out := make([]tally, 0, len(byKey))
-	for _, k := range sortedKeys(byKey) {
+	for _, k := range slices.Sorted(maps.Keys(byKey)) {
 		out = append(out, *byKey[k])
 	}
 	return out

@@ -3,6 +3,7 @@ package dataset
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -125,7 +126,7 @@ func buildSynthetic(opts SyntheticOptions) (*listSource, []face, error) {
 	vocab := map[string][]string{}
 	styles := map[string]map[string]int{} // attribute → value → drawing style index
 	for _, attr := range []string{AttrGender, AttrEthnicity, AttrExpression} {
-		values := sortedKeys(opts.Proportions[attr])
+		values := slices.Sorted(maps.Keys(opts.Proportions[attr]))
 		vocab[attr] = values
 		styles[attr] = map[string]int{}
 		for i, v := range values {
@@ -166,15 +167,6 @@ func at(s []string, i int) string {
 		return ""
 	}
 	return s[i]
-}
-
-func sortedKeys(m map[string]float64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // quotaLabels returns n labels whose counts follow the weights exactly up

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"time"
 
 	"fairage/analysis"
@@ -118,17 +119,8 @@ func metadata(sc *pipeline.StageContext) reports.Metadata {
 		meta.Stages = append(meta.Stages, reports.StageInfo{Name: st.Name, Fingerprint: st.Fingerprint,
 			Duration: time.Duration(st.DurationS * float64(time.Second)), Ran: st.Status == "ran", Reason: st.Reason})
 	}
-	for _, k := range sortedKeys(m.Versions) {
+	for _, k := range slices.Sorted(maps.Keys(m.Versions)) {
 		meta.Versions = append(meta.Versions, reports.Version{Name: k, Value: m.Versions[k]})
 	}
 	return meta
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
