@@ -98,7 +98,10 @@ func (c ModelConfig) sameNetwork(other ModelConfig) string {
 // Strategies lists the supported TrainConfig.Strategy values.
 var Strategies = []string{"head_only", "all_layers", "head_then_all"}
 
-// TrainConfig describes how to fit. It maps the YAML section `train`; start
+// TrainConfig describes how to fit. It maps the YAML section `train`
+// (stages/train.go holds the schema: Adam's fields are train.lr,
+// train.beta1, train.beta2, train.epsilon and the thread counts
+// train.threads.intra_op/inter_op, and Validate names those keys); start
 // from DefaultTrainConfig and override.
 type TrainConfig struct {
 	Loss        string     `json:"loss"`         // mae or mse, on targets scaled by ModelConfig.AgeMax, weighted per sample
@@ -193,20 +196,20 @@ func (c TrainConfig) Validate() error {
 		}
 	}
 	if !(c.Adam.Beta1 >= 0 && c.Adam.Beta1 < 1) {
-		bad("adam.beta1", "%v is outside [0, 1)", c.Adam.Beta1)
+		bad("beta1", "%v is outside [0, 1)", c.Adam.Beta1)
 	}
 	if !(c.Adam.Beta2 >= 0 && c.Adam.Beta2 < 1) {
-		bad("adam.beta2", "%v is outside [0, 1)", c.Adam.Beta2)
+		bad("beta2", "%v is outside [0, 1)", c.Adam.Beta2)
 	}
 	if !(c.Adam.Epsilon > 0) {
-		bad("adam.epsilon", "%v must be positive", c.Adam.Epsilon)
+		bad("epsilon", "%v must be positive", c.Adam.Epsilon)
 	}
 	if !(c.WeightDecay >= 0 && !math.IsInf(c.WeightDecay, 0)) {
 		bad("weight_decay", "%v must be zero or positive", c.WeightDecay)
 	}
 	switch c.Strategy {
 	case "head_only", "all_layers":
-		checkLR("adam.lr", c.Adam.LR)
+		checkLR("lr", c.Adam.LR)
 		if c.Epochs < 1 {
 			bad("epochs", "%d must be at least 1", c.Epochs)
 		}
@@ -243,10 +246,10 @@ func (c TrainConfig) Validate() error {
 		bad("early_stopping.patience", "%d must be zero (off) or positive", e.Patience)
 	}
 	if c.IntraOpThreads < 0 || c.IntraOpThreads > 1024 {
-		bad("intra_op_threads", "%d is outside [0, 1024]", c.IntraOpThreads)
+		bad("threads.intra_op", "%d is outside [0, 1024]", c.IntraOpThreads)
 	}
 	if c.InterOpThreads < 0 || c.InterOpThreads > 1024 {
-		bad("inter_op_threads", "%d is outside [0, 1024]", c.InterOpThreads)
+		bad("threads.inter_op", "%d is outside [0, 1024]", c.InterOpThreads)
 	}
 	if c.Prefetch < 1 || c.Prefetch > 1024 {
 		bad("prefetch", "%d batches is outside [1, 1024]", c.Prefetch)

@@ -41,15 +41,16 @@ func TestTrainConfigValidate(t *testing.T) {
 		{"strategy", func(c *TrainConfig) { c.Strategy = "some" }, "train.strategy"},
 		{"phase lr", func(c *TrainConfig) { c.HeadPhase.LR = 0 }, "train.head_phase.lr"},
 		{"adam lr unused by head_then_all", func(c *TrainConfig) { c.Adam.LR = 0 }, ""},
-		{"adam lr", func(c *TrainConfig) { c.Strategy, c.Adam.LR = "all_layers", 0 }, "train.adam.lr"},
+		{"adam lr", func(c *TrainConfig) { c.Strategy, c.Adam.LR = "all_layers", 0 }, "train.lr"},
 		{"epochs", func(c *TrainConfig) { c.Strategy, c.Epochs = "head_only", 0 }, "train.epochs"},
-		{"beta1", func(c *TrainConfig) { c.Adam.Beta1 = 1 }, "train.adam.beta1"},
+		{"beta1", func(c *TrainConfig) { c.Adam.Beta1 = 1 }, "train.beta1"},
 		{"batch", func(c *TrainConfig) { c.BatchSize = 0 }, "train.batch_size"},
 		{"plateau monitor", func(c *TrainConfig) { c.ReduceOnPlateau.Monitor = "acc" }, "train.reduce_on_plateau.monitor"},
 		{"plateau off ignores monitor", func(c *TrainConfig) { c.ReduceOnPlateau = PlateauConfig{} }, ""},
 		{"early monitor", func(c *TrainConfig) { c.EarlyStopping.Monitor = "" }, "train.early_stopping.monitor"},
 		{"prefetch", func(c *TrainConfig) { c.Prefetch = 0 }, "train.prefetch"},
 		{"resume", func(c *TrainConfig) { c.Resume = true }, "train.resume: needs train.checkpoint_dir"},
+		{"threads", func(c *TrainConfig) { c.IntraOpThreads = -1 }, "train.threads.intra_op"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
