@@ -2,7 +2,10 @@ package reports
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 
 	"fairage/dataset"
@@ -49,6 +52,7 @@ func historyCharts(h []dataset.EpochRecord) ([]chart, error) {
 		p.Legend.Top = true
 		// Room after the last epoch, so its point is not cut by the edge.
 		p.X.Max += 0.3
+		p.X.Tick.Marker = epochTicks{}
 		svg, err := renderSVG(p)
 		if err != nil {
 			return nil, err
@@ -56,4 +60,18 @@ func historyCharts(h []dataset.EpochRecord) ([]chart, error) {
 		out = append(out, chart{ID: s.id, Title: s.title, SVG: svg})
 	}
 	return out, nil
+}
+
+// epochTicks labels whole epochs only (the default ticker labels 1.6),
+// with a step that keeps about ten labels on long runs.
+type epochTicks struct{}
+
+func (epochTicks) Ticks(lo, hi float64) []plot.Tick {
+	first, last := math.Ceil(lo), math.Floor(hi)
+	step := math.Max(1, math.Ceil((last-first+1)/10))
+	var ticks []plot.Tick
+	for e := first; e <= last; e += step {
+		ticks = append(ticks, plot.Tick{Value: e, Label: strconv.Itoa(int(e))})
+	}
+	return ticks
 }

@@ -180,3 +180,18 @@ func TestDegenerateInputs(t *testing.T) {
 		t.Errorf("a missing contact sheet should be an error naming it, got %v", err)
 	}
 }
+
+func TestEpochTicksAreWholeEpochs(t *testing.T) {
+	for _, tc := range []struct {
+		lo, hi float64
+		want   string
+	}{{1, 2.3, "1 2"}, {1, 8.3, "1 2 3 4 5 6 7 8"}, {1, 40.3, "1 5 9 13 17 21 25 29 33 37"}} {
+		var got []string
+		for _, tk := range (epochTicks{}).Ticks(tc.lo, tc.hi) {
+			got = append(got, tk.Label)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("ticks(%v, %v) = %v, want %s", tc.lo, tc.hi, got, tc.want)
+		}
+	}
+}
