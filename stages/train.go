@@ -174,7 +174,10 @@ func (s trainStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipelin
 	defer model.Close()
 	fmt.Fprintf(sc.Log, "train: %s ×%g at %dpx, %d training examples, %d validation, strategy %s\n",
 		mc.Arch, mc.WidthMultiplier, mc.InputSize, len(train.Examples), len(valid.Examples), tc.Strategy)
-	hist, err := model.Fit(ctx, train, valid, online, nil)
+	hist, err := model.Fit(ctx, train, valid, online, func(r dataset.EpochRecord) {
+		fmt.Fprintf(sc.Log, "train: epoch %d (%s): loss %.4f, MAE %.2f, val MAE %.2f, lr %.2g, %.0fs, %.0f img/s\n",
+			r.Epoch, r.Phase, r.Loss, r.MAE, r.ValMAE, r.LR, r.Seconds, r.ImagesPerSec)
+	})
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
