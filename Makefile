@@ -16,7 +16,7 @@ PIPELINE = $(BIN) run $(CONFIG) --runs $(RUNS) $(ARGS)
 
 STAGES := ingest split balance augment train evaluate analyze report
 
-.PHONY: all setup build run test vet fmt-check bench docs clean report-check status validate $(STAGES)
+.PHONY: all setup build run test vet fmt-check bench docs experiments clean report-check status validate $(STAGES)
 
 all: build
 
@@ -59,6 +59,12 @@ fmt-check:
 bench: build
 	bash scripts/venv.sh
 	bash bench/run.sh
+
+## experiments: the study's series M1-M5 and mitigations on UTKFace, then
+## comparison reports (PROFILE=quick for a reduced budget in runs/quick/)
+PROFILE ?= full
+experiments: build
+	PROFILE=$(PROFILE) RUNS=$(RUNS) bash scripts/experiments.sh
 
 ## docs: regenerate docs/config.md from the schema
 docs: build
