@@ -209,33 +209,18 @@ func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) erro
 			if !cached {
 				return fmt.Errorf("stage %s: its output is not built yet, and --only %s does not run it; run without --only (or with --from %s)", st.Name(), opts.Only, st.Name())
 			}
-			rec.Status, rec.OutputDigest, rec.Stats = "skipped", meta.OutputDigest, meta.Stats
-			rec.Reason = r.skipReason(runDir, st.Name(), sum, selected)
-			if err := link(runDir, st.Name(), c.entry(st.Name(), sum)); err != nil {
+			if err := r.reuse(&rec, meta, selected, opts); err != nil {
 				return err
 			}
-			fmt.Fprintf(opts.Log, "%-9s skipped: %s\n", st.Name(), rec.Reason)
 		} else {
-			rec.Reason = runReason(opts.cache(), runDir, fp, sum, cached, forced)
+			rec.Reason = runReason(c, runDir, fp, sum, cached, forced)
 			if always {
 				rec.Reason = "runs every time (its output describes this run)"
 			}
-			fmt.Fprintf(opts.Log, "%-9s running: %s\n", st.Name(), rec.Reason)
-			meta, err = r.runStage(ctx, st, sum, fp, outputs, opts, m)
-			if err != nil {
-				rec.Status = "failed"
-				if errors.Is(err, context.Canceled) {
-					rec.Status = "interrupted"
-				}
-				rec.Reason = err.Error()
+			if err := r.compute(ctx, st, &rec, fp, outputs, opts, m); err != nil {
 				m.Stages = append(m.Stages, rec)
 				return fmt.Errorf("stage %s: %w", st.Name(), err)
 			}
-			rec.Status, rec.OutputDigest, rec.Stats, rec.DurationS = "ran", meta.OutputDigest, meta.Stats, meta.DurationS
-			if err := link(runDir, st.Name(), c.entry(st.Name(), sum)); err != nil {
-				return err
-			}
-			fmt.Fprintf(opts.Log, "%-9s done in %s%s\n", st.Name(), time.Duration(meta.DurationS*float64(time.Second)).Round(time.Millisecond), statsText(meta.Stats))
 		}
 		outputs[st.Name()] = c.entry(st.Name(), sum)
 		digests[st.Name()] = rec.OutputDigest
@@ -252,6 +237,38 @@ func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) erro
 		}
 	}
 	return errors.Join(verifyErrs...)
+}
+
+// reuse links a fresh cached output into the run folder.
+func (r *Runner) reuse(rec *StageRecord, meta *entryMeta, selected bool, opts RunOptions) error {
+	rec.Status, rec.OutputDigest, rec.Stats = "skipped", meta.OutputDigest, meta.Stats
+	rec.Reason = r.skipReason(opts.RunDir(), rec.Name, rec.Fingerprint, selected)
+	if err := link(opts.RunDir(), rec.Name, opts.cache().entry(rec.Name, rec.Fingerprint)); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Log, "%-9s skipped: %s\n", rec.Name, rec.Reason)
+	return nil
+}
+
+// compute runs a stage into the cache and links its output into the run
+// folder; on failure rec says why.
+func (r *Runner) compute(ctx context.Context, st Stage, rec *StageRecord, fp fingerprint, outputs map[string]string, opts RunOptions, m *Manifest) error {
+	fmt.Fprintf(opts.Log, "%-9s running: %s\n", rec.Name, rec.Reason)
+	meta, err := r.runStage(ctx, st, rec.Fingerprint, fp, outputs, opts, m)
+	if err != nil {
+		rec.Status = "failed"
+		if errors.Is(err, context.Canceled) {
+			rec.Status = "interrupted"
+		}
+		rec.Reason = err.Error()
+		return err
+	}
+	rec.Status, rec.OutputDigest, rec.Stats, rec.DurationS = "ran", meta.OutputDigest, meta.Stats, meta.DurationS
+	if err := link(opts.RunDir(), rec.Name, opts.cache().entry(rec.Name, rec.Fingerprint)); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Log, "%-9s done in %s%s\n", rec.Name, time.Duration(meta.DurationS*float64(time.Second)).Round(time.Millisecond), statsText(meta.Stats))
+	return nil
 }
 
 func statsText(s Stats) string {
