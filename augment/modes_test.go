@@ -248,3 +248,9 @@ func TestContactSheet(t *testing.T) {
 		t.Fatalf("sheet is %v, too small for 4 rows of 4 images", b)
 	}
 }
+
+func TestContactSheetLabelsStayInTheFontsRange(t *testing.T) {
+	if got := asciiLabel("female×asian é"); got != "femalexasian ?" {
+		t.Fatalf("asciiLabel = %q", got)
+	}
+}

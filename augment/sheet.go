@@ -148,5 +148,20 @@ func (a *Augmenter) ContactSheet(w io.Writer, src *dataset.Packed, rows []SheetR
 func text(img draw.Image, x, y int, s string) {
 	d := font.Drawer{Dst: img, Src: image.NewUniform(color.NRGBA{0x20, 0x20, 0x20, 0xff}),
 		Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
-	d.DrawString(s)
+	d.DrawString(asciiLabel(s))
+}
+
+// asciiLabel spells a label in the bitmap font's ASCII range: the joint-cell
+// separator × becomes x, and other non-ASCII runes ?, so no label draws the
+// font's missing-glyph box.
+func asciiLabel(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '×':
+			return 'x'
+		case r > 0x7e:
+			return '?'
+		}
+		return r
+	}, s)
 }
