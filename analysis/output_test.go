@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
+	"fairage/internal/golden"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,8 +15,6 @@ import (
 
 	"fairage/dataset"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 func handResult(t *testing.T) *Result {
 	t.Helper()
@@ -37,19 +35,7 @@ func TestSummaryGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "hand_summary.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./analysis -run Golden -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("summary differs from %s (rerun with -update if intended):\n%s", golden, got)
-	}
+	golden.Check(t, "hand_summary.json", got)
 }
 
 func TestSummaryRoundTrip(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"fairage/internal/atomicfile"
@@ -95,9 +94,7 @@ func (c cache) commit(stage, fp, tmp string, meta entryMeta) error {
 func (c cache) sweepTemps(stage, fp string) {
 	matches, _ := filepath.Glob(filepath.Join(c.root, stage, ".tmp-"+fp+"-*"))
 	for _, m := range matches {
-		if strings.Contains(filepath.Base(m), fp) {
-			os.RemoveAll(m)
-		}
+		os.RemoveAll(m)
 	}
 }
 

@@ -242,7 +242,7 @@ func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) erro
 // reuse links a fresh cached output into the run folder.
 func (r *Runner) reuse(rec *StageRecord, meta *entryMeta, selected bool, opts RunOptions) error {
 	rec.Status, rec.OutputDigest, rec.Stats = "skipped", meta.OutputDigest, meta.Stats
-	rec.Reason = r.skipReason(opts.RunDir(), rec.Name, rec.Fingerprint, selected)
+	rec.Reason = skipReason(opts.RunDir(), rec.Name, rec.Fingerprint, selected)
 	if err := link(opts.RunDir(), rec.Name, opts.cache().entry(rec.Name, rec.Fingerprint)); err != nil {
 		return err
 	}
@@ -297,7 +297,8 @@ func (r *Runner) fingerprintOf(ctx context.Context, st Stage, digests map[string
 	return fp, nil
 }
 
-func (r *Runner) skipReason(runDir, stage, sum string, selected bool) string {
+// skipReason explains why a stage is not run.
+func skipReason(runDir, stage, sum string, selected bool) string {
 	if !selected {
 		return "not selected; using its output " + sum
 	}

@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"context"
+	"fairage/internal/golden"
 	"slices"
 	"strings"
 	"testing"
@@ -47,7 +48,7 @@ func TestComparisonMarkdownGolden(t *testing.T) {
 	if err := RenderComparisonMarkdown(&buf, fixtureComparison(t), DefaultOptions()); err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "compare.md", buf.Bytes())
+	golden.Check(t, "compare.md", buf.Bytes())
 	if strings.Contains(buf.String(), evilGroup) || strings.Contains(buf.String(), "<i>") {
 		t.Error("compare.md contains raw markup from data")
 	}

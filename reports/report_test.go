@@ -2,7 +2,7 @@ package reports
 
 import (
 	"bytes"
-	"flag"
+	"fairage/internal/golden"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,26 +14,6 @@ import (
 	"fairage/dataset"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
-
-// checkGolden compares got with testdata/name, rewriting it with -update.
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./reports -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (rerun with -update if intended); got:\n%s", name, got)
-	}
-}
-
 func TestMarkdownGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -44,7 +24,7 @@ func TestMarkdownGolden(t *testing.T) {
 			if err := RenderMarkdown(&buf, tc.run(t), DefaultOptions()); err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, tc.name, buf.Bytes())
+			golden.Check(t, tc.name, buf.Bytes())
 			if strings.Contains(buf.String(), evilGroup) {
 				t.Error("report.md contains the raw <script> group name")
 			}

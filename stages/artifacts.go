@@ -3,7 +3,6 @@ package stages
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"fairage/dataset"
@@ -62,18 +61,6 @@ func writeJSON(path string, v any) error {
 		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
 	}
 	return atomicfile.WriteBytes(path, append(b, '\n'))
-}
-
-// readJSON reads a JSON artifact into v.
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read artifact: %w", err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	return nil
 }
 
 // seed is the run seed as the unsigned value domain packages take.
