@@ -7,6 +7,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
 
 	"fairage/dataset"
 )
@@ -26,40 +27,65 @@ func historyCharts(h []dataset.EpochRecord) ([]chart, error) {
 	}
 	var out []chart
 	for _, s := range series {
-		p := newPlot(s.title, "epoch", s.y)
-		p.Add(plotter.NewGrid())
-		for i, part := range []struct {
-			name string
-			get  func(dataset.EpochRecord) float64
-		}{{"training", s.train}, {"validation", s.val}} {
-			var xy plotter.XYs
-			for _, r := range h {
-				if v := part.get(r); finite(v) {
-					xy = append(xy, plotter.XY{X: float64(r.Epoch), Y: v})
-				}
-			}
-			if len(xy) == 0 {
-				continue
-			}
-			line, points, err := plotter.NewLinePoints(xy)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", s.title, err)
-			}
-			line.Color, points.Color = palette[i], palette[i]
-			p.Add(line, points)
-			p.Legend.Add(part.name, line, points)
-		}
-		p.Legend.Top = true
-		// Room after the last epoch, so its point is not cut by the edge.
-		p.X.Max += 0.3
-		p.X.Tick.Marker = epochTicks{}
-		svg, err := renderSVG(p)
+		c, err := curveChart(s.id, s.title, s.y, []curve{
+			{"training", epochPoints(h, s.train)},
+			{"validation", epochPoints(h, s.val)},
+		})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, chart{ID: s.id, Title: s.title, SVG: svg})
+		out = append(out, c)
 	}
 	return out, nil
+}
+
+// curve is one line of a learning-curve chart.
+type curve struct {
+	name   string // legend entry
+	points plotter.XYs
+}
+
+// epochPoints are (epoch, get(record)) for the records where get is finite.
+func epochPoints(h []dataset.EpochRecord, get func(dataset.EpochRecord) float64) plotter.XYs {
+	var xy plotter.XYs
+	for _, r := range h {
+		if v := get(r); finite(v) {
+			xy = append(xy, plotter.XY{X: float64(r.Epoch), Y: v})
+		}
+	}
+	return xy
+}
+
+// curveChart draws curves over epochs, one line with points each, in
+// palette order (dashed once the palette repeats); curves without points
+// are left out.
+func curveChart(id, title, yLabel string, curves []curve) (chart, error) {
+	p := newPlot(title, "epoch", yLabel)
+	p.Add(plotter.NewGrid())
+	for i, c := range curves {
+		if len(c.points) == 0 {
+			continue
+		}
+		line, points, err := plotter.NewLinePoints(c.points)
+		if err != nil {
+			return chart{}, fmt.Errorf("%s: %w", title, err)
+		}
+		line.Color, points.Color = palette[i%len(palette)], palette[i%len(palette)]
+		if i >= len(palette) {
+			line.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+		}
+		p.Add(line, points)
+		p.Legend.Add(shorten(c.name, 30), line, points)
+	}
+	p.Legend.Top = true
+	// Room after the last epoch, so its point is not cut by the edge.
+	p.X.Max += 0.3
+	p.X.Tick.Marker = epochTicks{}
+	svg, err := renderSVG(p)
+	if err != nil {
+		return chart{}, err
+	}
+	return chart{ID: id, Title: title, SVG: svg}, nil
 }
 
 // epochTicks labels whole epochs only (the default ticker labels 1.6),

@@ -12,10 +12,14 @@ import (
 
 // comparePage is what the comparison templates render.
 type comparePage struct {
-	Title  string
-	Study  []studyRow
-	Paired []pairedView
-	Runs   []compareRunView
+	Title    string
+	RunNames []string // column heads of the per-run tables
+	Study    []studyRow
+	Paired   []pairedView
+	Groups   groupsView
+	Curves   curvesView
+	Times    timesView
+	Runs     []compareRunView
 }
 
 type compareRunView struct {
@@ -40,7 +44,9 @@ type pairedTestView struct {
 }
 
 // Comparison section ids, in page order.
-var compareSectionIDs = []string{"compare-table", "compare-tests", "compare-runs"}
+var compareSectionIDs = []string{
+	"compare-table", "compare-tests", "compare-groups", "compare-curves", "compare-times", "compare-runs",
+}
 
 func buildComparePage(c *Comparison, opts Options) (comparePage, error) {
 	if len(c.Runs) == 0 {
@@ -55,6 +61,7 @@ func buildComparePage(c *Comparison, opts Options) (comparePage, error) {
 		if r.Analysis == nil {
 			return comparePage{}, fmt.Errorf("comparison report: run %q has no analysis result", r.Name)
 		}
+		pg.RunNames = append(pg.RunNames, r.Name)
 		pg.Study = append(pg.Study, buildStudyRow(r.Name, r.Model, r.Analysis, f))
 		pg.Runs = append(pg.Runs, compareRunView{
 			Name: r.Name, Rows: r.Analysis.Settings.Rows, Split: r.Analysis.Split,
@@ -74,6 +81,13 @@ func buildComparePage(c *Comparison, opts Options) (comparePage, error) {
 		}
 		pg.Paired = append(pg.Paired, v)
 	}
+	pg.Groups = buildGroups(c.Runs, f)
+	curves, err := buildCurves(c.Runs, f)
+	if err != nil {
+		return comparePage{}, fmt.Errorf("comparison report: %w", err)
+	}
+	pg.Curves = curves
+	pg.Times = buildTimes(c.Runs)
 	return pg, nil
 }
 

@@ -80,19 +80,27 @@ func fixturePNG(t *testing.T) string {
 	return path
 }
 
-// fixtureRun is a complete run: every section has content.
-func fixtureRun(t *testing.T) Run {
-	t.Helper()
-	preds := fixturePredictions()
+// fixtureHistory is a training history of the given number of epochs,
+// head only for the first three: the losses fall as 1/epoch, and the
+// validation ones level off at valFloor.
+func fixtureHistory(epochs int32, valFloor float64) []dataset.EpochRecord {
 	var hist []dataset.EpochRecord
-	for e := int32(1); e <= 8; e++ {
+	for e := int32(1); e <= epochs; e++ {
 		phase := "head"
 		if e > 3 {
 			phase = "all"
 		}
 		f := float64(e)
-		hist = append(hist, dataset.EpochRecord{Phase: phase, Epoch: e, Loss: 14 / f, MAE: 14 / f, ValLoss: 15/f + 1, ValMAE: 15/f + 1, LR: 1e-4, Seconds: 3, ImagesPerSec: 100})
+		hist = append(hist, dataset.EpochRecord{Phase: phase, Epoch: e, Loss: 14 / f, MAE: 14 / f, ValLoss: 15/f + valFloor, ValMAE: 15/f + valFloor, LR: 1e-4, Seconds: 3, ImagesPerSec: 100})
 	}
+	return hist
+}
+
+// fixtureRun is a complete run: every section has content.
+func fixtureRun(t *testing.T) Run {
+	t.Helper()
+	preds := fixturePredictions()
+	hist := fixtureHistory(8, 1)
 	dist := []dataset.GroupCount{
 		{Stage: "before", Attribute: "ethnicity", Group: "asian", Count: 120, Weight: 120},
 		{Stage: "before", Attribute: "ethnicity", Group: evilGroup, Count: 40, Weight: 40},

@@ -58,6 +58,23 @@ func duration(d time.Duration) string {
 	return d.Round(100 * time.Millisecond).String()
 }
 
+// seconds formats a stage's wall time: "4.2 s" under a minute, "12 min 3 s"
+// under an hour, "2 h 5 min" beyond.
+func seconds(s float64) string {
+	if !finite(s) || s < 0 {
+		return "n/a"
+	}
+	if r := math.Round(s*10) / 10; r < 60 {
+		return fmt.Sprintf("%.1f s", r)
+	}
+	whole := int64(math.Round(s))
+	if whole < 3600 {
+		return fmt.Sprintf("%d min %d s", whole/60, whole%60)
+	}
+	m := (whole + 30) / 60
+	return fmt.Sprintf("%d h %d min", m/60, m%60)
+}
+
 // mdEscape makes a data-derived string inert in Markdown: HTML special
 // characters become entities (a Markdown renderer passes raw HTML through),
 // and characters with Markdown meaning are backslash-escaped, so a group

@@ -47,3 +47,14 @@ func TestFormatEstimate(t *testing.T) {
 		}
 	}
 }
+
+func TestSeconds(t *testing.T) {
+	for _, tc := range []struct {
+		in   float64
+		want string
+	}{{0, "0.0 s"}, {4.24, "4.2 s"}, {59.94, "59.9 s"}, {59.96, "1 min 0 s"}, {723.4, "12 min 3 s"}, {3599.4, "59 min 59 s"}, {7530, "2 h 6 min"}, {math.NaN(), "n/a"}, {-1, "n/a"}} {
+		if got := seconds(tc.in); got != tc.want {
+			t.Errorf("seconds(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -71,9 +71,30 @@ type Comparison struct {
 	Paired []*analysis.PairedResult
 }
 
-// ComparedRun is one run of a comparison.
+// ComparedRun is one run of a comparison. Name and Analysis are required;
+// History and Stages may be empty, and their sections then say so.
 type ComparedRun struct {
-	Name     string
-	Model    ModelInfo
+	// Name is the run's name, heading its column.
+	Name string
+	// Model is the run's row of the study's results table.
+	Model ModelInfo
+	// Analysis is the analyze stage's result, for the scores and the MAE
+	// of every group.
 	Analysis *analysis.Result
+	// History is the training history, for the learning curves (empty
+	// when the run trained no model, e.g. an audit of external predictions).
+	History []dataset.EpochRecord
+	// Stages are the run's stages in pipeline order, for the wall times.
+	Stages []StageTime
+}
+
+// StageTime is how long one stage of a compared run took.
+type StageTime struct {
+	// Name is the stage's name ("train").
+	Name string
+	// Seconds is the stage's wall time when it ran.
+	Seconds float64
+	// Cached is true when the stage's output was reused from the cache
+	// instead of running; Seconds is then not counted.
+	Cached bool
 }

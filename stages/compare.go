@@ -22,6 +22,10 @@ type finishedRun struct {
 	cfg    *pipeline.Config
 	result *analysis.Result
 	preds  []dataset.Prediction
+	// history is the train stage's history; nil when the run trained
+	// no model (evaluate-only, external predictions).
+	history []dataset.EpochRecord
+	stages  []reports.StageTime
 }
 
 func readFinishedRun(dir string) (*finishedRun, error) {
@@ -41,14 +45,38 @@ func readFinishedRun(dir string) (*finishedRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", dir, err)
 	}
-	return &finishedRun{dir: dir, name: m.Name, cfg: cfg, result: res, preds: preds}, nil
+	run := &finishedRun{dir: dir, name: m.Name, cfg: cfg, result: res, preds: preds, stages: stageTimes(m)}
+	// Only a run whose last graph had a train stage has a history: its
+	// folder may still link an older configuration's train output.
+	if _, ok := m.Stage(stageTrain); ok {
+		if run.history, err = readOptional(filepath.Join(dir, stageTrain, historyFile), dataset.ReadHistory); err != nil {
+			return nil, fmt.Errorf("compare %s: %w", dir, err)
+		}
+	}
+	return run, nil
+}
+
+// stageTimes are the wall times of the stages that ran or were reused from
+// the cache, in pipeline order; a failed or interrupted stage is left out.
+func stageTimes(m *pipeline.Manifest) []reports.StageTime {
+	var out []reports.StageTime
+	for _, s := range m.Stages {
+		switch s.Status {
+		case "ran":
+			out = append(out, reports.StageTime{Name: s.Name, Seconds: s.DurationS})
+		case "skipped":
+			out = append(out, reports.StageTime{Name: s.Name, Cached: true})
+		}
+	}
+	return out
 }
 
 // Compare writes a comparison report of finished runs into out: the study's
-// results table with one row per run, and paired permutation tests of
-// every later run against the first (the baseline) on the samples both
-// evaluated, Holm-corrected across all comparisons. The analysis settings
-// (split, groups, permutations) are the baseline's.
+// results table with one row per run, paired permutation tests of every
+// later run against the first (the baseline) on the samples both
+// evaluated, Holm-corrected across all comparisons, then each group's MAE,
+// the learning curves and each stage's wall time, per run. The analysis
+// settings (split, groups, permutations) are the baseline's.
 func Compare(ctx context.Context, runDirs []string, out, title string) (reports.Files, error) {
 	if len(runDirs) < 2 {
 		return reports.Files{}, fmt.Errorf("compare: give at least two run folders (got %d)", len(runDirs))
@@ -74,7 +102,10 @@ func Compare(ctx context.Context, runDirs []string, out, title string) (reports.
 		cmp.Title = "fairage comparison: " + strings.Join(names, ", ")
 	}
 	for _, r := range runs {
-		cmp.Runs = append(cmp.Runs, reports.ComparedRun{Name: r.name, Model: modelInfo(r.cfg, r.name), Analysis: r.result})
+		cmp.Runs = append(cmp.Runs, reports.ComparedRun{
+			Name: r.name, Model: modelInfo(r.cfg, r.name), Analysis: r.result,
+			History: r.history, Stages: r.stages,
+		})
 	}
 	for _, r := range runs[1:] {
 		p, err := analysis.Compare(ctx, runs[0].name, runs[0].preds, r.name, r.preds, opts)

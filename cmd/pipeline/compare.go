@@ -14,12 +14,14 @@ func newCompareCmd() *cobra.Command {
 	var out, title string
 	cmd := &cobra.Command{
 		Use:   "compare RUN RUN [RUN...]",
-		Short: "Compare finished runs side by side: the study's results table and paired tests against the first run",
+		Short: "Compare finished runs side by side: the study's results table, paired tests against the first run, MAE by group, learning curves and stage times",
 		Long: `Compare runs evaluated on the same samples (e.g. runs/m4 runs/m5): one row
 per run in the study's layout (model, learning rate, strategy, gender,
 expression, ethnicity and age bias, MAE, with intervals), and paired
-permutation tests of each run against the first, Holm-corrected. Writes
-compare.md and a self-contained compare.html.`,
+permutation tests of each run against the first, Holm-corrected; then, one
+column per run, each group's MAE with its interval and size, the validation
+MAE per epoch (with a chart in the HTML), and each stage's wall time.
+Writes compare.md and a self-contained compare.html.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
