@@ -4,7 +4,8 @@
 # side with its Python peer. Results go to build/bench/*.txt and stdout;
 # BENCHMARKS.md quotes them with this command.
 #
-#   bash bench/run.sh [ingest] [augment] [train] [analysis]   (default: all)
+#   bash bench/run.sh [ingest] [augment] [train] [analysis]   (default: all four)
+#   bash bench/run.sh stages   # wall time and peak memory per stage of M5 (no peer)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/build/bench

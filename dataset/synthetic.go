@@ -31,9 +31,18 @@ type SyntheticOptions struct {
 	CueNoise float64
 	// GroupCueNoise adds, per attribute and value, a further standard
 	// deviation in years for members of that group (variances add). This
-	// is the planted bias: a model's error is larger for these groups
-	// however well it learns (default: ethnicity group_c, 8 years).
+	// is the part of the planted bias no model can remove: its error is
+	// larger for these groups however well it learns (default: ethnicity
+	// group_c, 2 years).
 	GroupCueNoise map[string]map[string]float64
+	// GroupAgeShift makes, per attribute and value, members of that group
+	// look older (positive) or younger (negative) than their age by that
+	// many years: their features are drawn at age + shift (shifts of several
+	// groups add). A model learns to undo it only from the group's own
+	// examples: this is the part of the planted gap that scarcity causes
+	// and balancing can shrink, where GroupCueNoise is the part no model
+	// can remove (default: ethnicity group_c, 15 years).
+	GroupAgeShift map[string]map[string]float64
 }
 
 // DefaultSyntheticOptions returns the defaults documented on each field.
@@ -52,7 +61,8 @@ func DefaultSyntheticOptions() SyntheticOptions {
 			AttrExpression: {"happy": 0.3, "slightlyhappy": 0.25, "neutral": 0.35, "other": 0.1},
 		},
 		CueNoise:      2,
-		GroupCueNoise: map[string]map[string]float64{AttrEthnicity: {"group_c": 8}},
+		GroupCueNoise: map[string]map[string]float64{AttrEthnicity: {"group_c": 2}},
+		GroupAgeShift: map[string]map[string]float64{AttrEthnicity: {"group_c": 15}},
 	}
 }
 
@@ -84,13 +94,22 @@ func (o *SyntheticOptions) check() error {
 			return fmt.Errorf("proportions of %s: weights sum to %g, need a positive sum", attr, sum)
 		}
 	}
-	for attr, groups := range o.GroupCueNoise {
+	if err := checkGroupValues("group cue noise", o.GroupCueNoise, o.Proportions, func(s float64) bool { return s >= 0 }, "a finite value >= 0"); err != nil {
+		return err
+	}
+	return checkGroupValues("group age shift", o.GroupAgeShift, o.Proportions, func(s float64) bool { return s >= -100 && s <= 100 }, "a value in [-100, 100] years")
+}
+
+// checkGroupValues checks a per-group setting: every group must exist in the
+// proportions and every value must be finite and pass ok.
+func checkGroupValues(what string, byGroup, proportions map[string]map[string]float64, ok func(float64) bool, want string) error {
+	for attr, groups := range byGroup {
 		for v, s := range groups {
-			if _, ok := o.Proportions[attr][v]; !ok {
-				return fmt.Errorf("group cue noise: %s %q is not a value in the proportions", attr, v)
+			if _, found := proportions[attr][v]; !found {
+				return fmt.Errorf("%s: %s %q is not a value in the proportions", what, attr, v)
 			}
-			if !(s >= 0) || math.IsInf(s, 0) {
-				return fmt.Errorf("group cue noise of %s %q is %g; need a finite value >= 0", attr, v, s)
+			if !ok(s) || math.IsInf(s, 0) {
+				return fmt.Errorf("%s of %s %q is %g; need %s", what, attr, v, s, want)
 			}
 		}
 	}
@@ -102,8 +121,10 @@ func (o *SyntheticOptions) check() error {
 // skin tone by ethnicity group, hair by gender) whose features follow age:
 // head size and roundness, eye height and size, forehead and eye
 // wrinkles, grey and receding hair. Each face is drawn at its labelled age
-// plus Gaussian noise (CueNoise, more for the GroupCueNoise groups), so an
-// audit of a model trained on it should find the planted gap.
+// (shifted for the GroupAgeShift groups) plus Gaussian
+// noise (CueNoise, more for the GroupCueNoise groups), so an audit of a
+// model trained on it should find the planted gap, and a model trained on
+// balanced data should show a smaller one.
 //
 // It is a demonstration and a test oracle that lets the whole pipeline run
 // anywhere in minutes with a known answer; it is not a substitute for real
@@ -140,16 +161,17 @@ func buildSynthetic(opts SyntheticOptions) (*listSource, []face, error) {
 		r := Record{Source: "synthetic", Row: int64(i + 1), ID: fmt.Sprintf("syn_%06d", i+1), RealAge: math.NaN()}
 		r.Age = math.Round(opts.AgeMin + rng.Float64()*(opts.AgeMax-opts.AgeMin))
 		r.Gender, r.Ethnicity, r.Expression = at(labels[AttrGender], i), at(labels[AttrEthnicity], i), at(labels[AttrExpression], i)
-		variance := opts.CueNoise * opts.CueNoise
-		// A fixed order keeps the float sum, and so the pixels, reproducible.
+		variance, shift := opts.CueNoise*opts.CueNoise, 0.0
+		// A fixed order keeps the float arithmetic, and so the pixels, reproducible.
 		for _, g := range [...][2]string{{AttrGender, r.Gender}, {AttrEthnicity, r.Ethnicity}, {AttrExpression, r.Expression}} {
 			s := opts.GroupCueNoise[g[0]][g[1]]
 			variance += s * s
+			shift += opts.GroupAgeShift[g[0]][g[1]]
 		}
 		f := face{
 			size:       opts.Size,
 			seed:       rng.Uint64(),
-			cueAge:     min(max(r.Age+rng.NormFloat64()*math.Sqrt(variance), 0), 100),
+			cueAge:     min(max(r.Age+shift+rng.NormFloat64()*math.Sqrt(variance), 0), 100),
 			gender:     r.Gender,
 			genderIdx:  styles[AttrGender][r.Gender],
 			tone:       styles[AttrEthnicity][r.Ethnicity],

@@ -3,9 +3,13 @@ package dataset
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"testing"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
 )
 
 func TestSyntheticIsDeterministicBySeed(t *testing.T) {
@@ -85,8 +89,10 @@ func TestSyntheticRespectsProportions(t *testing.T) {
 }
 
 func TestSyntheticPlantsCueNoiseOnTheDisadvantagedGroup(t *testing.T) {
-	opts := DefaultSyntheticOptions() // group_c: 8 years extra, everyone 2
+	opts := DefaultSyntheticOptions()
 	opts.Count = 3000
+	opts.GroupCueNoise[AttrEthnicity]["group_c"] = 8 // everyone 2
+	opts.GroupAgeShift = nil
 	src, faces, err := buildSynthetic(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +116,33 @@ func TestSyntheticPlantsCueNoiseOnTheDisadvantagedGroup(t *testing.T) {
 	}
 }
 
+// The scarcity part of the planted bias: group_c's faces look 15 years
+// older than their age, everyone else's show the labelled age (noise off,
+// so the mapping is exact; drawn ages are clamped to [0, 100]).
+func TestSyntheticPlantsAnAgeShiftOnTheDisadvantagedGroup(t *testing.T) {
+	opts := DefaultSyntheticOptions()
+	opts.Count = 500
+	opts.CueNoise, opts.GroupCueNoise = 0, nil
+	src, faces, err := buildSynthetic(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for i, r := range src.records {
+		want := r.Age
+		if r.Ethnicity == "group_c" {
+			want = min(r.Age+15, 100)
+		}
+		if math.Abs(faces[i].cueAge-want) > 1e-9 {
+			t.Fatalf("%s (%s, age %g): drawn at %g, want %g", r.ID, r.Ethnicity, r.Age, faces[i].cueAge, want)
+		}
+		seen[r.Ethnicity]++
+	}
+	if seen["group_c"] == 0 || seen["group_a"] == 0 {
+		t.Fatalf("groups seen %v", seen)
+	}
+}
+
 func TestSyntheticOptionErrors(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -122,6 +155,9 @@ func TestSyntheticOptionErrors(t *testing.T) {
 		{"unknown attribute", func(o *SyntheticOptions) { o.Proportions["mood"] = map[string]float64{"a": 1} }},
 		{"zero weights", func(o *SyntheticOptions) { o.Proportions[AttrGender] = map[string]float64{"female": 0} }},
 		{"noise on an absent group", func(o *SyntheticOptions) { o.GroupCueNoise[AttrEthnicity]["group_z"] = 3 }},
+		{"age shift on an absent group", func(o *SyntheticOptions) { o.GroupAgeShift[AttrGender] = map[string]float64{"other": 5} }},
+		{"age shift beyond a lifetime", func(o *SyntheticOptions) { o.GroupAgeShift[AttrEthnicity]["group_c"] = 150 }},
+		{"not-a-number age shift", func(o *SyntheticOptions) { o.GroupAgeShift[AttrEthnicity]["group_c"] = math.NaN() }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,9 +173,11 @@ func TestSyntheticOptionErrors(t *testing.T) {
 }
 
 // A linear model on 16×16 grey pixels must learn age from the synthetic
-// faces far better than guessing the mean, and err more on the group with
-// planted noise: the generator is a usable oracle for the pipeline.
-func TestSyntheticAgeIsLearnableAndBiasIsDetectable(t *testing.T) {
+// faces far better than guessing the mean and err more on the planted group,
+// and weighting the ethnicity groups equally (as the reweight strategy does)
+// must shrink that gap: the planted scarcity is learnable from more weight
+// on the rare group. The generator is a usable oracle for the pipeline.
+func TestSyntheticAgeIsLearnableAndBiasIsDetectableAndShrinksWithBalancing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("ingests 3,000 synthetic images; skipped with -short")
 	}
@@ -170,90 +208,85 @@ func TestSyntheticAgeIsLearnableAndBiasIsDetectable(t *testing.T) {
 		return append(f, 1)
 	}
 	nTrain := 2000
-	var X [][]float64
-	var y []float64
+	X := mat.NewDense(nTrain, len(features(0)), nil)
+	y := make([]float64, nTrain)
+	count := map[string]float64{}
 	mean := 0.0
 	for i := range nTrain {
-		X = append(X, features(i))
-		y = append(y, samples[i].Age)
+		X.SetRow(i, features(i))
+		y[i] = samples[i].Age
+		count[samples[i].Ethnicity]++
 		mean += samples[i].Age / float64(nTrain)
 	}
-	w := ridge(X, y, 1)
-	mae, base := map[string]float64{}, 0.0
-	n := map[string]int{}
-	for i := nTrain; i < len(samples); i++ {
-		pred := 0.0
-		for j, v := range features(i) {
-			pred += w[j] * v
+	// heldOut is the held-out MAE, overall and per ethnicity, of a ridge
+	// fit whose rows weigh weight(ethnicity).
+	heldOut := func(weight func(string) float64) map[string]float64 {
+		wts := make([]float64, nTrain)
+		for i := range wts {
+			wts[i] = weight(samples[i].Ethnicity)
 		}
-		e := math.Abs(pred - samples[i].Age)
-		mae["all"] += e
-		mae[samples[i].Ethnicity] += e
-		n["all"]++
-		n[samples[i].Ethnicity]++
-		base += math.Abs(mean - samples[i].Age)
+		coef, err := weightedRidge(X, y, wts, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mae, n := map[string]float64{}, map[string]float64{}
+		for i := nTrain; i < len(samples); i++ {
+			e := math.Abs(floats.Dot(coef, features(i)) - samples[i].Age)
+			for _, k := range []string{"all", samples[i].Ethnicity} {
+				mae[k] += e
+				n[k]++
+			}
+		}
+		for k := range mae {
+			mae[k] /= n[k]
+		}
+		return mae
 	}
-	for k := range mae {
-		mae[k] /= float64(n[k])
+	base := 0.0
+	for i := nTrain; i < len(samples); i++ {
+		base += math.Abs(mean-samples[i].Age) / float64(len(samples)-nTrain)
 	}
-	base /= float64(n["all"])
-	t.Logf("held-out MAE: linear %.2f (group_a %.2f, group_b %.2f, group_c %.2f), predicting the mean %.2f",
-		mae["all"], mae["group_a"], mae["group_b"], mae["group_c"], base)
-	if mae["all"] > 0.5*base {
-		t.Errorf("linear MAE %.2f is not below half the baseline %.2f: age cues too weak", mae["all"], base)
+	plain := heldOut(func(string) float64 { return 1 })
+	// Reweighting each ethnicity to the same total weight, what the balance
+	// stage's reweight strategy does (n/(k·n_g)).
+	balanced := heldOut(func(g string) float64 { return float64(nTrain) / (float64(len(count)) * count[g]) })
+	// The gap to the majority: a linear fit on grey levels also errs more on
+	// the mid tone (group_b), which is not the planted bias.
+	gap := func(mae map[string]float64) float64 { return mae["group_c"] - mae["group_a"] }
+	for name, mae := range map[string]map[string]float64{"unweighted": plain, "balanced": balanced} {
+		t.Logf("held-out MAE, %s linear fit: %.2f (group_a %.2f, group_b %.2f, group_c %.2f; gap %.2f), predicting the mean %.2f",
+			name, mae["all"], mae["group_a"], mae["group_b"], mae["group_c"], gap(mae), base)
 	}
-	if mae["group_c"] < mae["group_a"]+2 {
-		t.Errorf("group_c MAE %.2f not clearly above group_a %.2f: planted bias not visible", mae["group_c"], mae["group_a"])
+	if plain["all"] > 0.5*base {
+		t.Errorf("linear MAE %.2f is not below half the baseline %.2f: age cues too weak", plain["all"], base)
+	}
+	if gap(plain) < 1 {
+		t.Errorf("group_c MAE %.2f not clearly above the others (gap %.2f): planted bias not visible", plain["group_c"], gap(plain))
+	}
+	if gap(balanced) > gap(plain)-0.5 {
+		t.Errorf("balancing the groups' weights left group_c's gap at %.2f (unweighted %.2f): the planted scarcity is not learnable", gap(balanced), gap(plain))
 	}
 }
 
-// ridge solves (XᵀX + λI) w = Xᵀy by Cholesky decomposition.
-func ridge(X [][]float64, y []float64, lambda float64) []float64 {
-	d := len(X[0])
-	A := make([][]float64, d)
-	b := make([]float64, d)
-	for i := range A {
-		A[i] = make([]float64, d)
-		A[i][i] = lambda
+// weightedRidge solves (XᵀWX + λI) c = XᵀWy for the coefficients c.
+func weightedRidge(X *mat.Dense, y, weights []float64, lambda float64) ([]float64, error) {
+	rows, cols := X.Dims()
+	var wx mat.Dense
+	wx.Apply(func(i, _ int, v float64) float64 { return weights[i] * v }, X)
+	var a mat.Dense
+	a.Mul(X.T(), &wx)
+	for i := range cols {
+		a.Set(i, i, a.At(i, i)+lambda)
 	}
-	for r, x := range X {
-		for i := range d {
-			b[i] += x[i] * y[r]
-			for j := 0; j <= i; j++ {
-				A[i][j] += x[i] * x[j]
-			}
-		}
+	var b mat.VecDense
+	b.MulVec(wx.T(), mat.NewVecDense(rows, y))
+	var chol mat.Cholesky
+	if !chol.Factorize(mat.NewSymDense(cols, a.RawMatrix().Data)) {
+		return nil, fmt.Errorf("ridge: normal matrix is not positive definite")
 	}
-	L := make([][]float64, d)
-	for i := range d {
-		L[i] = make([]float64, i+1)
-		for j := 0; j <= i; j++ {
-			s := A[i][j]
-			for k := range j {
-				s -= L[i][k] * L[j][k]
-			}
-			if i == j {
-				L[i][i] = math.Sqrt(s)
-			} else {
-				L[i][j] = s / L[j][j]
-			}
-		}
+	var c mat.VecDense
+	if err := chol.SolveVecTo(&c, &b); err != nil {
+		return nil, err
 	}
-	z := make([]float64, d)
-	for i := range d {
-		s := b[i]
-		for k := range i {
-			s -= L[i][k] * z[k]
-		}
-		z[i] = s / L[i][i]
-	}
-	w := make([]float64, d)
-	for i := d - 1; i >= 0; i-- {
-		s := z[i]
-		for k := i + 1; k < d; k++ {
-			s -= L[k][i] * w[k]
-		}
-		w[i] = s / L[i][i]
-	}
-	return w
+	return c.RawVector().Data, nil
 }

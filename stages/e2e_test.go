@@ -18,7 +18,7 @@ func runSynthetic(t *testing.T, runs, name string, sets ...string) (*pipeline.Ma
 	t.Helper()
 	base := []string{
 		"run.name=" + name,
-		"data.synthetic.count=1200", "data.image_size=32", "data.synthetic.group_cue_noise={ethnicity: {group_c: 12}}",
+		"data.synthetic.count=1200", "data.image_size=32",
 		"model.width_multiplier=0.125", "model.head=[64, 32]",
 		"train.epochs=15", "train.batch_size=16", "train.lr=0.003",
 		"train.early_stopping.patience=0", "train.threads.intra_op=2", "train.threads.inter_op=1",
@@ -51,52 +51,86 @@ func attribute(t *testing.T, res *analysis.Result, name string) *analysis.Attrib
 	return nil
 }
 
-// The synthetic data plants a disadvantage for ethnicity group_c (rarer, and
-// noisier age cues). The audit must find it: group_c has the largest MAE of
-// the ethnicity groups, and the between-group test rejects equal MAEs.
-// A second run sharing ingest and split must not recompute them.
+// The synthetic data plants a disadvantage for ethnicity group_c: rarer,
+// faces that look 15 years older than their age (learnable only from
+// group_c's own examples) and noisier age cues (learnable by no one). The
+// audit must find it: group_c has the largest MAE of the ethnicity groups,
+// and the between-group test rejects equal MAEs. Oversampling the
+// gender × ethnicity cells must shrink group_c's MAE and its gap to the
+// other groups (not close it: the noise stays). One training run is noisy
+// (group_c has about 27 test faces and its MAE moves by a year between
+// seeds), so the balancing claim is made on the mean over three seeds,
+// each paired with the same seed unbalanced. The oversampled runs share
+// ingest and split with the first and must not recompute them.
 func TestEndToEndAuditFindsThePlantedBias(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains a small ResNet end to end; skipped with -short")
+		t.Skip("trains small ResNets end to end; skipped with -short")
 	}
 	runs := t.TempDir()
-	m, res := runSynthetic(t, runs, "plain", "balance.strategy=none", "augment.mode=none")
-	for _, st := range m.Stages {
-		if st.Status != "ran" {
-			t.Errorf("first run: stage %s %s", st.Name, st.Status)
+	seeds := []string{"1", "2", "3"}
+	var plainC, plainGap, overC, overGap float64
+	for i, seed := range seeds {
+		m, res := runSynthetic(t, runs, "plain-"+seed, "run.seed="+seed, "balance.strategy=none", "augment.mode=none")
+		eth := attribute(t, res, "ethnicity")
+		planted, worstOther, gap := plantedGap(eth)
+		t.Logf("seed %s, no balancing: test MAE %.2f; ethnicity bias %.2f [%.2f, %.2f]; group_c MAE %.2f vs worst other %.2f (gap to the others' mean %.2f); p=%.3f",
+			seed, res.Overall.MAE.Value, eth.Bias.Value, eth.Bias.Lower, eth.Bias.Upper, planted, worstOther, gap, eth.Test.P)
+		plainC, plainGap = plainC+planted/float64(len(seeds)), plainGap+gap/float64(len(seeds))
+		if i == 0 {
+			for _, st := range m.Stages {
+				if st.Status != "ran" {
+					t.Errorf("first run: stage %s %s", st.Name, st.Status)
+				}
+			}
+			if planted <= worstOther {
+				t.Errorf("planted group_c MAE %.2f is not above the other groups' (max %.2f): the audit no longer detects the planted bias", planted, worstOther)
+			}
+			if eth.Test == nil || eth.Test.P >= 0.05 {
+				t.Errorf("between-group test of the ethnicity bias is not significant: %+v", eth.Test)
+			}
+			if res.Overall.MAE.Value > 15 {
+				t.Errorf("test MAE %.1f: the model learned little (a constant guess gives about 20)", res.Overall.MAE.Value)
+			}
+		}
+
+		m2, res2 := runSynthetic(t, runs, "oversampled-"+seed, "run.seed="+seed, "balance.strategy=oversample", "augment.mode=none")
+		planted2, _, gap2 := plantedGap(attribute(t, res2, "ethnicity"))
+		t.Logf("seed %s, oversampled: test MAE %.2f; group_c MAE %.2f (gap %.2f)", seed, res2.Overall.MAE.Value, planted2, gap2)
+		overC, overGap = overC+planted2/float64(len(seeds)), overGap+gap2/float64(len(seeds))
+		if i > 0 {
+			continue
+		}
+		// An experiment that only changes balancing reuses ingest and split.
+		got := map[string]string{}
+		for _, st := range m2.Stages {
+			got[st.Name] = st.Status
+		}
+		if got[stageIngest] != "skipped" || got[stageSplit] != "skipped" || got[stageBalance] != "ran" || got[stageTrain] != "ran" {
+			t.Errorf("second experiment stages: %v", got)
+		}
+		if !strings.Contains(m2.Stages[0].Reason, "cache") {
+			t.Errorf("ingest reason %q should say it came from the cache", m2.Stages[0].Reason)
 		}
 	}
-	eth := attribute(t, res, "ethnicity")
-	var planted, worstOther float64
+	t.Logf("mean over %d seeds: group_c MAE %.2f -> %.2f, gap %.2f -> %.2f", len(seeds), plainC, overC, plainGap, overGap)
+	if overC >= plainC || overGap >= plainGap {
+		t.Errorf("oversampling did not shrink the planted gap on average: group_c MAE %.2f -> %.2f, gap to the others %.2f -> %.2f", plainC, overC, plainGap, overGap)
+	}
+}
+
+// plantedGap returns group_c's MAE, the largest MAE of the other groups, and
+// group_c's MAE minus the other groups' mean MAE.
+func plantedGap(eth *analysis.AttributeResult) (planted, worstOther, gap float64) {
+	var sum float64
+	var others int
 	for _, g := range eth.Groups {
 		if g.Name == "group_c" {
 			planted = g.MAE.Value
-		} else if g.MAE.Value > worstOther {
-			worstOther = g.MAE.Value
+			continue
 		}
+		worstOther = max(worstOther, g.MAE.Value)
+		sum += g.MAE.Value
+		others++
 	}
-	t.Logf("test MAE %.2f; ethnicity bias %.2f [%.2f, %.2f]; group_c MAE %.2f vs worst other %.2f; p=%.3f",
-		res.Overall.MAE.Value, eth.Bias.Value, eth.Bias.Lower, eth.Bias.Upper, planted, worstOther, eth.Test.P)
-	if planted <= worstOther {
-		t.Errorf("planted group_c MAE %.2f is not above the other groups' (max %.2f): the audit no longer detects the planted bias", planted, worstOther)
-	}
-	if eth.Test == nil || eth.Test.P >= 0.05 {
-		t.Errorf("between-group test of the ethnicity bias is not significant: %+v", eth.Test)
-	}
-	if res.Overall.MAE.Value > 15 {
-		t.Errorf("test MAE %.1f: the model learned little (a constant guess gives about 20)", res.Overall.MAE.Value)
-	}
-
-	// A second experiment that only changes balancing reuses ingest and split.
-	m2, _ := runSynthetic(t, runs, "oversampled", "balance.strategy=oversample", "augment.mode=none")
-	got := map[string]string{}
-	for _, st := range m2.Stages {
-		got[st.Name] = st.Status
-	}
-	if got[stageIngest] != "skipped" || got[stageSplit] != "skipped" || got[stageBalance] != "ran" || got[stageTrain] != "ran" {
-		t.Errorf("second experiment stages: %v", got)
-	}
-	if !strings.Contains(m2.Stages[0].Reason, "cache") {
-		t.Errorf("ingest reason %q should say it came from the cache", m2.Stages[0].Reason)
-	}
+	return planted, worstOther, planted - sum/float64(others)
 }

@@ -46,7 +46,8 @@ var dataSection = pipeline.Section{
 		{Key: "data.synthetic.age_range", Kind: pipeline.KindFloats, Default: []float64{synthDefaults.AgeMin, synthDefaults.AgeMax}, Doc: "[min, max] of the uniformly drawn ages."},
 		{Key: "data.synthetic.proportions", Kind: pipeline.KindMap, Optional: true, Doc: "Group weights per attribute, e.g. {ethnicity: {group_a: 0.6, group_b: 0.25, group_c: 0.15}}; default: the generator's (documented in dataset.DefaultSyntheticOptions)."},
 		{Key: "data.synthetic.cue_noise", Kind: pipeline.KindFloat, Default: synthDefaults.CueNoise, Min: pipeline.Num(0), Doc: "Years of noise between every face's label and the age its features show (irreducible error)."},
-		{Key: "data.synthetic.group_cue_noise", Kind: pipeline.KindMap, Optional: true, Doc: "Extra noise per attribute and group, the planted bias, e.g. {ethnicity: {group_c: 8}} (the default)."},
+		{Key: "data.synthetic.group_cue_noise", Kind: pipeline.KindMap, Optional: true, Doc: "Extra noise in years per attribute and group: the part of the planted bias no model can remove, e.g. {ethnicity: {group_c: 2}} (the default)."},
+		{Key: "data.synthetic.group_age_shift", Kind: pipeline.KindMap, Optional: true, Doc: "Years older (positive) or younger (negative) each group's faces look than their age: the part of the planted bias a model learns to undo only from the group's own examples, so balancing can shrink it, e.g. {ethnicity: {group_c: 15}} (the default); {ethnicity: {group_c: 0}} turns it off."},
 	},
 }
 
@@ -151,6 +152,11 @@ func synthetic(cfg *pipeline.Config) (dataset.Source, error) {
 	}
 	if m := cfg.Map("data.synthetic.group_cue_noise"); m != nil {
 		if o.GroupCueNoise, err = nestedFloats(m, "data.synthetic.group_cue_noise"); err != nil {
+			return nil, err
+		}
+	}
+	if m := cfg.Map("data.synthetic.group_age_shift"); m != nil {
+		if o.GroupAgeShift, err = nestedFloats(m, "data.synthetic.group_age_shift"); err != nil {
 			return nil, err
 		}
 	}
