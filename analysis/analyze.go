@@ -11,7 +11,8 @@ import (
 
 // Analyze computes per-group metrics, bias scores, bootstrap intervals,
 // permutation tests and gates for the predictions (rows of opts.Split, or
-// all). It returns an error for invalid options or unusable data (no rows,
+// all), and warns (Result.Warnings) when the predictions are degenerate.
+// It returns an error for invalid options or unusable data (no rows,
 // a non-finite value, cancellation), never for a failed gate: call
 // Result.GateError for that after writing the outputs.
 func Analyze(ctx context.Context, preds []dataset.Prediction, opts Options) (*Result, error) {
@@ -24,8 +25,9 @@ func Analyze(ctx context.Context, preds []dataset.Prediction, opts Options) (*Re
 	}
 	errs, order := sortedErrors(rows)
 	res := &Result{
-		Version: SummaryVersion,
-		Split:   opts.Split,
+		Version:  SummaryVersion,
+		Split:    opts.Split,
+		Warnings: predictionWarnings(rows),
 		Settings: Settings{
 			Rows:                 len(rows),
 			MinGroupSize:         opts.MinGroupSize,

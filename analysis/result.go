@@ -11,6 +11,11 @@ type Result struct {
 	Version int `json:"version"`
 	// Split is the split analysed ("" for every row).
 	Split string `json:"split"`
+	// Warnings say, in plain words, what makes the numbers below
+	// misleading, e.g. predictions that barely vary (a model that did not
+	// learn age, whose group MAEs and bias scores then describe the groups'
+	// age distributions). Empty when nothing does; reports show them first.
+	Warnings []string `json:"warnings,omitempty"`
 	// Overall holds the metrics over every analysed row.
 	Overall Metrics `json:"overall"`
 	// Attributes has one entry per configured attribute, then one per

@@ -15,11 +15,17 @@ type comparePage struct {
 	Title    string
 	RunNames []string // column heads of the per-run tables
 	Study    []studyRow
+	Warnings []runWarning // every run's analysis warnings, in run order
 	Paired   []pairedView
 	Groups   groupsView
 	Curves   curvesView
 	Times    timesView
 	Runs     []compareRunView
+}
+
+// runWarning is one of a compared run's analysis warnings.
+type runWarning struct {
+	Run, Text string
 }
 
 type compareRunView struct {
@@ -63,6 +69,9 @@ func buildComparePage(c *Comparison, opts Options) (comparePage, error) {
 		}
 		pg.RunNames = append(pg.RunNames, r.Name)
 		pg.Study = append(pg.Study, buildStudyRow(r.Name, r.Model, r.Analysis, f))
+		for _, w := range r.Analysis.Warnings {
+			pg.Warnings = append(pg.Warnings, runWarning{Run: r.Name, Text: w})
+		}
 		pg.Runs = append(pg.Runs, compareRunView{
 			Name: r.Name, Rows: r.Analysis.Settings.Rows, Split: r.Analysis.Split,
 			GatesOK: r.Analysis.GateError() == nil, Gates: len(r.Analysis.Gates),

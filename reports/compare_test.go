@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fairage/internal/golden"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -335,5 +336,47 @@ func TestComparisonWithoutHistoryOrStages(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "| Epoch |") || strings.Contains(buf.String(), "| Stage |") {
 		t.Error("empty learning-curve or wall-time table")
+	}
+}
+
+// TestComparisonWarnings: a degenerate run's warning is listed under the
+// results table, naming the run, and its row is flagged; the sound run's
+// row is not.
+func TestComparisonWarnings(t *testing.T) {
+	c := Comparison{
+		Title: "Frozen backbone",
+		Runs: []ComparedRun{
+			{Name: "baseline", Model: ModelInfo{"resnet18", 1e-4, "none"}, Analysis: fixtureAnalysis(t, fixturePredictions())},
+			{Name: "frozen <i>", Model: ModelInfo{"resnet18 (head only)", 1e-3, "none"}, Analysis: fixtureAnalysis(t, stuckPredictions())},
+		},
+	}
+	var buf bytes.Buffer
+	if err := RenderComparisonMarkdown(&buf, c, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "compare_warning.md", buf.Bytes())
+
+	buf.Reset()
+	if err := RenderComparisonHTML(&buf, c, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := html.Parse(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "<i>") {
+		t.Error("compare.html contains the raw <i> of a run name")
+	}
+	table := findByAttr(doc, "id", "compare-table")
+	box := findByAttr(table, "class", "warning")
+	if box == nil {
+		t.Fatal("#compare-table has no warning box")
+	}
+	if got := nodeText(box); !strings.HasPrefix(strings.TrimSpace(got), "Warning, frozen <i>: predictions barely vary: 400 of 400") {
+		t.Errorf("warning box says %q", got)
+	}
+	rows := sectionRows(t, doc, "compare-table")
+	if rows["frozen <i> warning"] == nil || rows["baseline"] == nil {
+		t.Errorf("only the frozen run's row should be flagged: rows %q", slices.Collect(maps.Keys(rows)))
 	}
 }

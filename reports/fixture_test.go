@@ -132,3 +132,19 @@ func fixtureRun(t *testing.T) Run {
 func bareRun(t *testing.T) Run {
 	return Run{Name: "bare", Analysis: fixtureAnalysis(t, fixturePredictions())}
 }
+
+// stuckPredictions are fixturePredictions from a model whose output
+// saturated: it predicts 0 years for every face.
+func stuckPredictions() []dataset.Prediction {
+	preds := fixturePredictions()
+	for i := range preds {
+		preds[i].YPred = 0
+	}
+	return preds
+}
+
+// warnedRun is a bare run of a degenerate model: its analysis warns that
+// the predictions barely vary.
+func warnedRun(t *testing.T) Run {
+	return Run{Name: "stuck-<b>run</b>", Analysis: fixtureAnalysis(t, stuckPredictions())}
+}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,7 +19,7 @@ func TestMarkdownGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		run  func(*testing.T) Run
-	}{{"report.md", fixtureRun}, {"report_bare.md", bareRun}} {
+	}{{"report.md", fixtureRun}, {"report_bare.md", bareRun}, {"report_warning.md", warnedRun}} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			if err := RenderMarkdown(&buf, tc.run(t), DefaultOptions()); err != nil {
@@ -65,6 +66,83 @@ func TestHTMLBare(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkHTML(t, doc)
+}
+
+// TestHTMLWarning: a degenerate model's warning is in a warning box at the
+// top of the summary, escaped, and its study-table row is flagged.
+func TestHTMLWarning(t *testing.T) {
+	run := warnedRun(t)
+	if len(run.Analysis.Warnings) != 1 {
+		t.Fatalf("fixture warnings %q, want one", run.Analysis.Warnings)
+	}
+	var buf bytes.Buffer
+	if err := RenderHTML(&buf, run, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := html.Parse(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHTML(t, doc)
+	summary := findByAttr(doc, "id", "summary")
+	if summary == nil {
+		t.Fatal("no #summary")
+	}
+	box := findByAttr(summary, "class", "warning")
+	if box == nil {
+		t.Fatal("#summary has no warning box")
+	}
+	if got := nodeText(box); !strings.Contains(got, "Warning: predictions barely vary: 400 of 400 within 1 year of 0.0") ||
+		!strings.Contains(got, "the groups' age distributions") {
+		t.Errorf("warning box says %q", got)
+	}
+	if first := elementChild(summary, 1); first != box {
+		t.Error("the warning box should come first in the summary, right under its heading")
+	}
+	if rows := sectionRows(t, doc, "study-table"); rows["stuck-<b>run</b> warning"] == nil {
+		t.Errorf("the study table should flag the run: rows %q", rows)
+	}
+
+	buf.Reset()
+	if err := RenderHTML(&buf, bareRun(t), DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), `class="warning"`) || strings.Contains(buf.String(), `class="flag warn"`) {
+		t.Error("a sound model's report should have no warning")
+	}
+}
+
+// findByAttr returns the first element under n (or n) whose attribute key
+// has the value val (a class among several counts), or nil.
+func findByAttr(n *html.Node, key, val string) *html.Node {
+	if n.Type == html.ElementNode {
+		for _, a := range n.Attr {
+			if a.Key == key && (a.Val == val || key == "class" && slices.Contains(strings.Fields(a.Val), val)) {
+				return n
+			}
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if f := findByAttr(c, key, val); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// elementChild returns n's element child at index i (0 = first), or
+// nil.
+func elementChild(n *html.Node, i int) *html.Node {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type != html.ElementNode {
+			continue
+		}
+		if i == 0 {
+			return c
+		}
+		i--
+	}
+	return nil
 }
 
 func parseHTML(t *testing.T, path string) *html.Node {

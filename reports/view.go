@@ -25,6 +25,7 @@ type page struct {
 
 // summaryView is the report's first section.
 type summaryView struct {
+	Warnings   []string // the analysis's warnings, shown first
 	Rows       int
 	Split      string
 	Confidence string // "95%", "" without intervals
@@ -51,6 +52,7 @@ type studyRow struct {
 	Run, Model, LR, Strategy           string
 	Gender, Expression, Ethnicity, Age string
 	MAE                                string
+	Warned                             bool // the run's analysis has warnings
 }
 
 type attrView struct {
@@ -117,6 +119,7 @@ func buildPage(run *Run, opts Options) page {
 
 func buildSummary(r *analysis.Result, f formatter) summaryView {
 	s := summaryView{
+		Warnings:  r.Warnings,
 		Rows:      r.Settings.Rows,
 		Split:     r.Split,
 		Resamples: r.Settings.BootstrapResamples,
@@ -169,7 +172,7 @@ func buildStudyRow(run string, m ModelInfo, r *analysis.Result, f formatter) stu
 		Run: run, Model: m.Name, LR: lr(m.LearningRate), Strategy: m.Strategy,
 		Gender: get("gender_bias"), Expression: get("expression_bias"),
 		Ethnicity: get("ethnicity_bias"), Age: get("age_bias"),
-		MAE: f.est(r.Overall.MAE),
+		MAE: f.est(r.Overall.MAE), Warned: len(r.Warnings) > 0,
 	}
 }
 

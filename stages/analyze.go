@@ -132,7 +132,7 @@ func toFloat(v any) (float64, bool) {
 type analyzeStage struct{ stageBase }
 
 func newAnalyzeStage() analyzeStage {
-	return analyzeStage{stageBase{name: stageAnalyze, version: "1", sections: []string{"analysis", "run.seed"}, inputs: []string{stageEvaluate}}}
+	return analyzeStage{stageBase{name: stageAnalyze, version: "2", sections: []string{"analysis", "run.seed"}, inputs: []string{stageEvaluate}}}
 }
 
 func (s analyzeStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeline.Stats, error) {

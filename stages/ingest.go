@@ -172,7 +172,7 @@ func synthetic(cfg *pipeline.Config) (dataset.Source, error) {
 type ingestStage struct{ stageBase }
 
 func newIngestStage() ingestStage {
-	return ingestStage{stageBase{name: stageIngest, version: "1", sections: []string{"data"}}}
+	return ingestStage{stageBase{name: stageIngest, version: "2", sections: []string{"data"}}}
 }
 
 // ingestReport is ingest.json.
