@@ -44,8 +44,11 @@ type StageRecord struct {
 	OutputDigest string            `json:"output_digest,omitempty"`
 	Output       string            `json:"output,omitempty"` // folder, relative to the run folder
 	DurationS    float64           `json:"duration_s"`
-	Stats        Stats             `json:"stats"`
-	Check        string            `json:"check_failed,omitempty"` // a Verifier's error
+	// ComputedS is, for a stage reused from the cache, how long it took
+	// when its output was computed; DurationS is then 0.
+	ComputedS float64 `json:"computed_s,omitempty"`
+	Stats     Stats   `json:"stats"`
+	Check     string  `json:"check_failed,omitempty"` // a Verifier's error
 }
 
 // Stage returns the record of a stage by name.

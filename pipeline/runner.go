@@ -241,7 +241,7 @@ func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) erro
 
 // reuse links a fresh cached output into the run folder.
 func (r *Runner) reuse(rec *StageRecord, meta *entryMeta, selected bool, opts RunOptions) error {
-	rec.Status, rec.OutputDigest, rec.Stats = "skipped", meta.OutputDigest, meta.Stats
+	rec.Status, rec.OutputDigest, rec.Stats, rec.ComputedS = "skipped", meta.OutputDigest, meta.Stats, meta.DurationS
 	rec.Reason = skipReason(opts.RunDir(), rec.Name, rec.Fingerprint, selected)
 	if err := link(opts.RunDir(), rec.Name, opts.cache().entry(rec.Name, rec.Fingerprint)); err != nil {
 		return err

@@ -136,6 +136,13 @@ func TestSecondRunSkipsEveryStage(t *testing.T) {
 	if f.counts() != [3]int32{1, 1, 1} {
 		t.Fatalf("stages ran %v times, want once each", f.counts())
 	}
+	// A reused stage keeps how long it took when computed, apart from
+	// this run's own (zero) duration.
+	for _, s := range m.Stages {
+		if s.DurationS != 0 || s.ComputedS <= 0 {
+			t.Errorf("stage %s reused: duration %g, computed in %g; want 0 and > 0", s.Name, s.DurationS, s.ComputedS)
+		}
+	}
 	out, err := os.ReadFile(filepath.Join(f.dir, "runs", "r1", "c", "out.txt"))
 	if err != nil || string(out) != "a=one\nb=two\nc=three\n" {
 		t.Fatalf("run folder output = %q, %v", out, err)

@@ -245,6 +245,9 @@ func buildTimes(runs []ComparedRun) timesView {
 			cell := &v.Rows[slices.Index(order, s.Name)].Cells[i]
 			if s.Cached {
 				*cell = "cached"
+				if s.Seconds > 0 {
+					*cell = "cached (" + seconds(s.Seconds) + ")"
+				}
 				continue
 			}
 			*cell = seconds(s.Seconds)

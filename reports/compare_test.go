@@ -260,7 +260,9 @@ func TestComparisonSections(t *testing.T) {
 		t.Error("the run without history should be named in a note")
 	}
 
-	check("compare-times", "ingest", "12.3 s", "cached", "cached")
+	// A cached stage shows how long it took when computed, but only stages
+	// that ran count in the total (the 999 s ingest below is not in it).
+	check("compare-times", "ingest", "12.3 s", "cached (16 min 39 s)", "cached")
 	check("compare-times", "balance", "1.2 s", "1.4 s", "–")
 	check("compare-times", "train", "12 min 3 s", "8 min 0 s", "–")
 	// Sums of the stages that ran; the cached ingest's 999 s must not count.

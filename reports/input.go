@@ -92,9 +92,10 @@ type ComparedRun struct {
 type StageTime struct {
 	// Name is the stage's name ("train").
 	Name string
-	// Seconds is the stage's wall time when it ran.
+	// Seconds is the stage's wall time when it ran; for a cached stage,
+	// the time it took when its output was computed (0 when unknown).
 	Seconds float64
 	// Cached is true when the stage's output was reused from the cache
-	// instead of running; Seconds is then not counted.
+	// instead of running; Seconds is then shown but not counted.
 	Cached bool
 }

@@ -65,7 +65,7 @@ func stageTimes(m *pipeline.Manifest) []reports.StageTime {
 		case "ran":
 			out = append(out, reports.StageTime{Name: s.Name, Seconds: s.DurationS})
 		case "skipped":
-			out = append(out, reports.StageTime{Name: s.Name, Cached: true})
+			out = append(out, reports.StageTime{Name: s.Name, Seconds: s.ComputedS, Cached: true})
 		}
 	}
 	return out
