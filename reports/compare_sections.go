@@ -240,13 +240,14 @@ func buildTimes(runs []ComparedRun) timesView {
 		if len(r.Stages) == 0 {
 			continue
 		}
-		total := 0.0
+		total, cached := 0.0, 0.0
 		for _, s := range r.Stages {
 			cell := &v.Rows[slices.Index(order, s.Name)].Cells[i]
 			if s.Cached {
 				*cell = "cached"
 				if s.Seconds > 0 {
 					*cell = "cached (" + seconds(s.Seconds) + ")"
+					cached += s.Seconds
 				}
 				continue
 			}
@@ -254,6 +255,10 @@ func buildTimes(runs []ComparedRun) timesView {
 			total += s.Seconds
 		}
 		v.Total[i] = seconds(total)
+		if cached > 0 {
+			// What the run would take from an empty cache.
+			v.Total[i] += " (" + seconds(total+cached) + " with the cached stages)"
+		}
 	}
 	if len(missing) > 0 {
 		v.Note = "No stages recorded: " + strings.Join(missing, ", ") + "."
