@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 
+	"gonum.org/v1/gonum/stat"
+
 	"fairage/dataset"
 )
 
@@ -103,24 +105,17 @@ func stuckWarning(yTrue, yPred []float64) string {
 }
 
 // stdDev is the population standard deviation of v (0 for fewer than two
-// values), computed in two passes for accuracy.
+// values).
 func stdDev(v []float64) float64 {
 	if len(v) < 2 {
 		return 0
 	}
-	mean := 0.0
-	for _, x := range v {
-		mean += x
-	}
-	mean /= float64(len(v))
-	ss := 0.0
-	for _, x := range v {
-		ss += (x - mean) * (x - mean)
-	}
-	return math.Sqrt(ss / float64(len(v)))
+	_, sd := stat.PopMeanStdDev(v, nil)
+	return sd
 }
 
-// median of v (not empty); v is left unchanged.
+// median of v (not empty); v is left unchanged. (gonum's stat.Quantile
+// has no interpolation that gives the usual median of an even count.)
 func median(v []float64) float64 {
 	s := slices.Sorted(slices.Values(v))
 	m := len(s) / 2
