@@ -146,5 +146,6 @@ func stuckPredictions() []dataset.Prediction {
 // warnedRun is a bare run of a degenerate model: its analysis warns that
 // the predictions barely vary.
 func warnedRun(t *testing.T) Run {
-	return Run{Name: "stuck-<b>run</b>", Analysis: fixtureAnalysis(t, stuckPredictions())}
+	return Run{Name: "stuck-<b>run</b>", Analysis: fixtureAnalysis(t, stuckPredictions()),
+		Notes: []string{"Head-only training on a <i>random</i> backbone measures little."}}
 }

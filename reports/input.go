@@ -26,6 +26,10 @@ type Run struct {
 	// Predictions are the analysed predictions, for the error distribution
 	// and predicted-vs-true charts.
 	Predictions []dataset.Prediction
+	// Notes are facts about how the run was made that a reader needs to
+	// read its numbers (e.g. head-only training on a random backbone),
+	// shown in the summary after the analysis's warnings.
+	Notes []string
 	// Meta is shown at the end of the report.
 	Meta Metadata
 }

@@ -99,6 +99,13 @@ func TestHTMLWarning(t *testing.T) {
 	if first := elementChild(summary, 1); first != box {
 		t.Error("the warning box should come first in the summary, right under its heading")
 	}
+	notes := findByAttr(summary, "class", "notes")
+	if notes == nil || elementChild(summary, 2) != notes {
+		t.Fatal("the run's notes should follow the warning box")
+	}
+	if got := strings.TrimSpace(nodeText(notes)); got != "Note: Head-only training on a <i>random</i> backbone measures little." {
+		t.Errorf("notes box says %q (the note must be shown as text, escaped)", got)
+	}
 	if rows := sectionRows(t, doc, "study-table"); rows["stuck-<b>run</b> warning"] == nil {
 		t.Errorf("the study table should flag the run: rows %q", rows)
 	}

@@ -26,6 +26,7 @@ type page struct {
 // summaryView is the report's first section.
 type summaryView struct {
 	Warnings   []string // the analysis's warnings, shown first
+	Notes      []string // the run's notes, after the warnings
 	Rows       int
 	Split      string
 	Confidence string // "95%", "" without intervals
@@ -107,7 +108,7 @@ func buildPage(run *Run, opts Options) page {
 	pg := page{
 		Title:   title,
 		RunName: run.Name,
-		Summary: buildSummary(r, f),
+		Summary: buildSummary(r, run.Notes, f),
 		Study:   []studyRow{buildStudyRow(run.Name, run.Model, r, f)},
 		Meta:    buildMeta(&run.Meta),
 	}
@@ -117,9 +118,10 @@ func buildPage(run *Run, opts Options) page {
 	return pg
 }
 
-func buildSummary(r *analysis.Result, f formatter) summaryView {
+func buildSummary(r *analysis.Result, notes []string, f formatter) summaryView {
 	s := summaryView{
 		Warnings:  r.Warnings,
+		Notes:     notes,
 		Rows:      r.Settings.Rows,
 		Split:     r.Split,
 		Resamples: r.Settings.BootstrapResamples,

@@ -70,6 +70,9 @@ func (s reportStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeli
 func reportInput(sc *pipeline.StageContext) (reports.Run, error) {
 	cfg := sc.Config
 	run := reports.Run{Name: sc.Manifest.Name, Model: modelInfo(cfg, sc.Manifest.Name)}
+	if _, ok := sc.Inputs[stageTrain]; ok {
+		run.Notes = trainingNotes(cfg)
+	}
 	res, err := analysis.ReadSummary(inputPath(sc, stageAnalyze, summaryFile))
 	if err != nil {
 		return run, err
@@ -123,4 +126,18 @@ func metadata(sc *pipeline.StageContext) reports.Metadata {
 		meta.Versions = append(meta.Versions, reports.Version{Name: k, Value: m.Versions[k]})
 	}
 	return meta
+}
+
+// trainingNotes says what a reader of the report must know about how the
+// model was trained to read its numbers.
+func trainingNotes(cfg *pipeline.Config) []string {
+	const why = "fairage builds the ResNet from scratch and loads no pretrained weights, so a frozen backbone computes random features; " +
+		"the original study froze a VGGFace2-pretrained backbone"
+	switch cfg.String("train.strategy") {
+	case "head_only":
+		return []string{"Head-only training on a frozen, randomly initialised backbone measures little about the recipe: " + why + "."}
+	case "head_then_all":
+		return []string{"The head-only phase trains on a frozen, randomly initialised backbone: " + why + "; only the all-layers phase learns features."}
+	}
+	return nil
 }
