@@ -16,6 +16,7 @@ type comparePage struct {
 	RunNames []string // column heads of the per-run tables
 	Study    []studyRow
 	Warnings []runWarning // every run's analysis warnings, in run order
+	Notes    []runWarning // every run's notes, in run order
 	Paired   []pairedView
 	Groups   groupsView
 	Curves   curvesView
@@ -23,7 +24,7 @@ type comparePage struct {
 	Runs     []compareRunView
 }
 
-// runWarning is one of a compared run's analysis warnings.
+// runWarning is one of a compared run's analysis warnings or notes.
 type runWarning struct {
 	Run, Text string
 }
@@ -69,6 +70,9 @@ func buildComparePage(c *Comparison, opts Options) (comparePage, error) {
 		}
 		pg.RunNames = append(pg.RunNames, r.Name)
 		pg.Study = append(pg.Study, buildStudyRow(r.Name, r.Model, r.Analysis, f))
+		for _, n := range r.Notes {
+			pg.Notes = append(pg.Notes, runWarning{Run: r.Name, Text: n})
+		}
 		for _, w := range r.Analysis.Warnings {
 			pg.Warnings = append(pg.Warnings, runWarning{Run: r.Name, Text: w})
 		}

@@ -342,15 +342,16 @@ func TestComparisonWithoutHistoryOrStages(t *testing.T) {
 	}
 }
 
-// TestComparisonWarnings: a degenerate run's warning is listed under the
-// results table, naming the run, and its row is flagged; the sound run's
-// row is not.
+// TestComparisonWarnings: a degenerate run's warning and its notes are
+// listed under the results table, naming the run, and its row is flagged;
+// the sound run's row is not.
 func TestComparisonWarnings(t *testing.T) {
 	c := Comparison{
 		Title: "Frozen backbone",
 		Runs: []ComparedRun{
 			{Name: "baseline", Model: ModelInfo{"resnet18", 1e-4, "none"}, Analysis: fixtureAnalysis(t, fixturePredictions())},
-			{Name: "frozen <i>", Model: ModelInfo{"resnet18 (head only)", 1e-3, "none"}, Analysis: fixtureAnalysis(t, stuckPredictions())},
+			{Name: "frozen <i>", Model: ModelInfo{"resnet18 (head only)", 1e-3, "none"}, Analysis: fixtureAnalysis(t, stuckPredictions()),
+				Notes: []string{"Head-only training on a random backbone."}},
 		},
 	}
 	var buf bytes.Buffer
@@ -377,6 +378,10 @@ func TestComparisonWarnings(t *testing.T) {
 	}
 	if got := nodeText(box); !strings.HasPrefix(strings.TrimSpace(got), "Warning, frozen <i>: predictions barely vary: 400 of 400") {
 		t.Errorf("warning box says %q", got)
+	}
+	if notes := findByAttr(table, "class", "notes"); notes == nil ||
+		strings.TrimSpace(nodeText(notes)) != "Note, frozen <i>: Head-only training on a random backbone." {
+		t.Errorf("#compare-table notes: %v", notes)
 	}
 	rows := sectionRows(t, doc, "compare-table")
 	if rows["frozen <i> warning"] == nil || rows["baseline"] == nil {

@@ -90,6 +90,8 @@ type ComparedRun struct {
 	History []dataset.EpochRecord
 	// Stages are the run's stages in pipeline order, for the wall times.
 	Stages []StageTime
+	// Notes are the run's notes (see Run.Notes), listed under the results.
+	Notes []string
 }
 
 // StageTime is how long one stage of a compared run took.

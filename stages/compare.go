@@ -26,6 +26,7 @@ type finishedRun struct {
 	// no model (evaluate-only, external predictions).
 	history []dataset.EpochRecord
 	stages  []reports.StageTime
+	notes   []string // the run's report notes (trainingNotes)
 }
 
 func readFinishedRun(dir string) (*finishedRun, error) {
@@ -49,6 +50,7 @@ func readFinishedRun(dir string) (*finishedRun, error) {
 	// Only a run whose last graph had a train stage has a history: its
 	// folder may still link an older configuration's train output.
 	if _, ok := m.Stage(stageTrain); ok {
+		run.notes = trainingNotes(cfg)
 		if run.history, err = readOptional(filepath.Join(dir, stageTrain, historyFile), dataset.ReadHistory); err != nil {
 			return nil, fmt.Errorf("compare %s: %w", dir, err)
 		}
@@ -104,7 +106,7 @@ func Compare(ctx context.Context, runDirs []string, out, title string) (reports.
 	for _, r := range runs {
 		cmp.Runs = append(cmp.Runs, reports.ComparedRun{
 			Name: r.name, Model: modelInfo(r.cfg, r.name), Analysis: r.result,
-			History: r.history, Stages: r.stages,
+			History: r.history, Stages: r.stages, Notes: r.notes,
 		})
 	}
 	for _, r := range runs[1:] {
