@@ -568,14 +568,18 @@ func (c *Config) YAML() string {
 }
 
 // Digest hashes, canonically, the resolved values under the given sections;
-// an entry with a dot names a single key (e.g. "run.seed"), so a stage can
-// depend on the seed without depending on the run's name.
+// an entry with a dot names a single key or a subtree (e.g. "run.seed",
+// "data.synthetic"), so a stage can depend on the seed without depending on
+// the run's name.
 func (c *Config) Digest(sections ...string) string {
 	m := map[string]any{}
 	for _, s := range sections {
 		if strings.Contains(s, ".") {
-			if v, ok := c.values[s]; ok {
-				m[s] = v
+			// A dotted name is one key or every key under it.
+			for k, v := range c.values {
+				if k == s || strings.HasPrefix(k, s+".") {
+					m[k] = v
+				}
 			}
 			continue
 		}

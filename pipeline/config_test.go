@@ -166,6 +166,10 @@ func TestDigestChangesOnlyWithItsSection(t *testing.T) {
 	if a.Digest("run.seed") == c.Digest("run.seed") {
 		t.Error("run.seed digest did not change with the seed")
 	}
+	// A dotted name covers a key and its subtree, never a longer word.
+	if a.Digest("run.se") != c.Digest("run.se") {
+		t.Error(`"run.se" matched run.seed`)
+	}
 }
 
 func TestPathResolvesAgainstTheFileThatSetIt(t *testing.T) {

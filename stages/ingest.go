@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"fairage/dataset"
 	"fairage/pipeline"
@@ -171,8 +173,35 @@ func synthetic(cfg *pipeline.Config) (dataset.Source, error) {
 // decoded, resized images.
 type ingestStage struct{ stageBase }
 
-func newIngestStage() ingestStage {
-	return ingestStage{stageBase{name: stageIngest, version: "2", sections: []string{"data"}}}
+func newIngestStage(cfg *pipeline.Config) ingestStage {
+	return ingestStage{stageBase{name: stageIngest, version: "2", sections: ingestKeys(cfg.String("data.adapter"))}}
+}
+
+// ingestKeys are the config keys ingest's output depends on: the data
+// section without the other adapters' settings, so that a config extending
+// another (configs/utkface.yaml extends the synthetic pipeline.yaml) keeps
+// its ingest when only another adapter's settings change, and without
+// data.workers, since the output is byte-identical for any worker count.
+func ingestKeys(adapter string) []string {
+	others := map[string]bool{}
+	for _, f := range dataSection.Fields {
+		if f.Key == "data.adapter" {
+			for _, a := range f.Enum {
+				others["data."+strings.ReplaceAll(a, "-", "_")] = true
+			}
+		}
+	}
+	delete(others, "data."+strings.ReplaceAll(adapter, "-", "_"))
+	var keys []string
+	for _, f := range dataSection.Fields {
+		parts := strings.SplitN(f.Key, ".", 3)
+		key := parts[0] + "." + parts[1] // data.x, or data.<adapter> for its settings
+		if others[key] || key == "data.workers" || slices.Contains(keys, key) {
+			continue
+		}
+		keys = append(keys, key)
+	}
+	return keys
 }
 
 // ingestReport is ingest.json.

@@ -17,7 +17,7 @@ func Schema() *pipeline.Schema {
 // predictions file (evaluate.backend: predictions).
 func Graph(cfg *pipeline.Config) *pipeline.Graph {
 	mode := evaluationMode(cfg)
-	st := []pipeline.Stage{newIngestStage(), newSplitStage()}
+	st := []pipeline.Stage{newIngestStage(cfg), newSplitStage()}
 	reportInputs := []string{stageEvaluate, stageAnalyze}
 	if mode == evalTrained {
 		st = append(st, newBalanceStage(), newAugmentStage(), newTrainStage())

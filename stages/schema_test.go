@@ -135,3 +135,38 @@ func TestFingerprintSectionsExcludeTheRunName(t *testing.T) {
 		}
 	}
 }
+
+// Ingest depends on its own adapter's settings and the shared data keys,
+// not on another adapter's settings (configs/utkface.yaml extends the
+// synthetic pipeline.yaml) nor on the worker count (byte-identical output).
+func TestIngestFingerprintFollowsOnlyItsAdapter(t *testing.T) {
+	utk := func(sets ...string) string {
+		t.Helper()
+		cfg, err := pipeline.Load(repoFile(t, "configs/utkface.yaml"), Schema(), pipeline.LoadOptions{Sets: sets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Digest(newIngestStage(cfg).Sections()...)
+	}
+	base := utk()
+	tests := []struct {
+		set     string
+		changes bool
+	}{
+		{"data.synthetic.count=10", false},
+		{"data.synthetic.group_age_shift={ethnicity: {group_c: 3}}", false},
+		{"data.csv.path=other.csv", false},
+		{"data.appa_real.target=real", false},
+		{"data.workers=1", false},
+		{"data.utkface.labels=filename", true},
+		{"data.image_size=32", true},
+		{"data.root=/elsewhere", true},
+		{"data.allowed.gender=[female]", true},
+		{"data.max_reject_fraction=0.5", true},
+	}
+	for _, tc := range tests {
+		if got := utk(tc.set) != base; got != tc.changes {
+			t.Errorf("--set %s: ingest fingerprint changed = %v, want %v", tc.set, got, tc.changes)
+		}
+	}
+}
