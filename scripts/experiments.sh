@@ -27,8 +27,8 @@ quick)
 *) echo "experiments: PROFILE=$profile: expected full or quick" >&2; exit 2 ;;
 esac
 study=(m1 m2 m3 m4 m5)
-mitigations=(m5-nobalance m5 m5-reweight m5-lds m5-undersample)
-for e in m1 m2 m3 m4 m5-nobalance m5 m5-reweight m5-lds m5-undersample; do
+mitigations=(m5-nobalance m5 m5-reweight m5-lds m5-undersample m5-age)
+for e in m1 m2 m3 m4 "${mitigations[@]}"; do
   echo "== $e ($profile)"
   "$bin" run "experiments/$e.yaml" --runs "$runs" "${sets[@]}"
 done
