@@ -1,8 +1,9 @@
 package analysis
 
 import (
-	"hash/fnv"
 	"math/bits"
+
+	"fairage/internal/seedmix"
 )
 
 // stream is a seeded random source for one resample of one purpose. Each
@@ -24,17 +25,8 @@ type stream struct {
 // newStream seeds a stream. The parts go through splitmix64 so that
 // neighbouring indices (resample b and b+1) start far apart.
 func newStream(seed uint64, purpose string, index uint64) *stream {
-	h := fnv.New64a()
-	h.Write([]byte(purpose))
-	s1 := splitmix64(seed ^ splitmix64(h.Sum64()))
-	return &stream{state: splitmix64(s1 ^ splitmix64(index+0x9e3779b97f4a7c15))}
-}
-
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
+	s1 := seedmix.Mix(seed ^ seedmix.Mix(seedmix.String(purpose)))
+	return &stream{state: seedmix.Mix(s1 ^ seedmix.Mix(index+0x9e3779b97f4a7c15))}
 }
 
 // uint64 returns 64 random bits.

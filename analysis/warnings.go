@@ -114,13 +114,7 @@ func stdDev(v []float64) float64 {
 	return sd
 }
 
-// median of v (not empty); v is left unchanged. (gonum's stat.Quantile
-// has no interpolation that gives the usual median of an even count.)
+// median of v (not empty); v is left unchanged.
 func median(v []float64) float64 {
-	s := slices.Sorted(slices.Values(v))
-	m := len(s) / 2
-	if len(s)%2 == 1 {
-		return s[m]
-	}
-	return (s[m-1] + s[m]) / 2
+	return quantile(slices.Sorted(slices.Values(v)), 0.5)
 }

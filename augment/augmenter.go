@@ -2,6 +2,8 @@ package augment
 
 import (
 	"fmt"
+
+	"fairage/internal/seedmix"
 )
 
 // Augmenter applies a validated recipe. It is safe for concurrent use.
@@ -34,7 +36,7 @@ const redraws = 8
 func (a *Augmenter) Params(seed uint64, epoch int, sh, sw int) Params {
 	p := a.opts.Recipe.Sample(seed, epoch, sh, sw)
 	for k := uint64(1); k <= redraws && p.IsIdentity() && !a.opts.Recipe.IsEmpty(); k++ {
-		p = a.opts.Recipe.Sample(splitmix64(seed+k), epoch, sh, sw)
+		p = a.opts.Recipe.Sample(seedmix.Mix(seed+k), epoch, sh, sw)
 	}
 	return p
 }

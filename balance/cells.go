@@ -72,7 +72,7 @@ func newPopulation(samples []*dataset.Sample, o Options, notes *notes) (*populat
 		}
 	}
 	for i, l := range p.labels {
-		if o.Unknown == PolicySkip && contains(l, UnknownGroup) {
+		if o.Unknown == PolicySkip && slices.Contains(l, UnknownGroup) {
 			p.cellOf[i] = -1
 		}
 	}
@@ -83,7 +83,7 @@ func newPopulation(samples []*dataset.Sample, o Options, notes *notes) (*populat
 // drops the cells below MinCount.
 func (p *population) groupJoint(o Options, notes *notes) error {
 	var small []*cell
-	merged := &cell{key: OtherGroup, labels: repeat(OtherGroup, len(p.attrs))}
+	merged := &cell{key: OtherGroup, labels: slices.Repeat([]string{OtherGroup}, len(p.attrs))}
 	for _, c := range p.jointCells(p.labels) {
 		if c.size() >= o.MinCount {
 			p.cells = append(p.cells, *c)
@@ -224,12 +224,4 @@ func describeCells(cells []*cell) string {
 		s[i] = fmt.Sprintf("%s (%d)", c.key, c.size())
 	}
 	return strings.Join(s, ", ")
-}
-
-func repeat(s string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = s
-	}
-	return out
 }

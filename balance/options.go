@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"fairage/dataset"
@@ -154,7 +155,7 @@ func (o Options) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	if !contains(strategies, o.Strategy) {
+	if !slices.Contains(strategies, o.Strategy) {
 		add("balance.strategy: %q is not one of %s", o.Strategy, join(strategies))
 	}
 	if o.Mode != ModeJoint && o.Mode != ModeMarginal {
@@ -182,10 +183,10 @@ func (o Options) Validate() error {
 	if o.MinCount < 0 {
 		add("balance.min_count: %d is negative", o.MinCount)
 	}
-	if !contains(policies, o.SmallCells) {
+	if !slices.Contains(policies, o.SmallCells) {
 		add("balance.small_cells: %q is not one of %s", o.SmallCells, join(policies))
 	}
-	if !contains(policies, o.Unknown) {
+	if !slices.Contains(policies, o.Unknown) {
 		add("balance.unknown: %q is not one of %s", o.Unknown, join(policies))
 	}
 	if o.LDS.Enabled {
@@ -217,15 +218,6 @@ func (l LDS) validate() error {
 		errs = append(errs, fmt.Errorf("balance.lds.power: %v must be in (0, 1] (1 = inverse, 0.5 = square-root inverse)", l.Power))
 	}
 	return errors.Join(errs...)
-}
-
-func contains[T comparable](list []T, v T) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func join[T ~string](list []T) string {

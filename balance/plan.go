@@ -3,6 +3,7 @@ package balance
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"fairage/dataset"
@@ -126,7 +127,7 @@ func trainingSamples(samples []dataset.Sample) ([]*dataset.Sample, error) {
 // age groups, so the report shows what LDS did.
 func reportAttrs(train []*dataset.Sample, o Options) []string {
 	attrs := append([]string(nil), o.By...)
-	if o.LDS.Enabled && !contains(attrs, dataset.AttrAgeGroup) {
+	if o.LDS.Enabled && !slices.Contains(attrs, dataset.AttrAgeGroup) {
 		for _, s := range train {
 			if s.AgeGroup != "" {
 				return append(attrs, dataset.AttrAgeGroup)

@@ -119,6 +119,11 @@ func (w *PackWriter) Close() error {
 	if err := w.tmp.Close(); err != nil {
 		return fail(err)
 	}
+	// CreateTemp makes the file private (0600); give it the mode of every
+	// other artifact, as atomicfile does.
+	if err := os.Chmod(w.tmp.Name(), 0o644); err != nil {
+		return fail(err)
+	}
 	if err := os.Rename(w.tmp.Name(), w.path); err != nil {
 		os.Remove(w.tmp.Name())
 		return fmt.Errorf("packed images %s: %w", w.path, err)

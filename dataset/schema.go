@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -65,12 +66,7 @@ func (s *Sample) Attr(name string) string {
 
 // IsAttribute reports whether name is a groupable attribute.
 func IsAttribute(name string) bool {
-	for _, a := range Attributes {
-		if a == name {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(Attributes, name)
 }
 
 var dictString = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}

@@ -3,6 +3,7 @@ package dataset
 import (
 	"image"
 	"iter"
+	"slices"
 )
 
 // Source yields the candidate records of one dataset, in a fixed order,
@@ -129,12 +130,4 @@ func (s *listSource) Root() string                    { return s.root }
 func (s *listSource) Vocabulary() map[string][]string { return s.vocab }
 func (s *listSource) Len() int                        { return len(s.records) }
 
-func (s *listSource) Records() iter.Seq[Record] {
-	return func(yield func(Record) bool) {
-		for _, r := range s.records {
-			if !yield(r) {
-				return
-			}
-		}
-	}
-}
+func (s *listSource) Records() iter.Seq[Record] { return slices.Values(s.records) }

@@ -2,11 +2,13 @@ package dataset
 
 import (
 	"fmt"
-	"hash/fnv"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"fairage/internal/seedmix"
 )
 
 // Split modes.
@@ -136,11 +138,11 @@ func stratify(out []Sample, opts SplitOptions) {
 		strata[key] = append(strata[key], u)
 	}
 	bounds := [2]float64{opts.Train, opts.Train + opts.Valid}
-	for _, key := range sortedStrata(strata) {
+	for _, key := range slices.Sorted(maps.Keys(strata)) {
 		units := strata[key]
 		// Each stratum draws from its own stream, so adding or removing one
 		// stratum leaves the others' assignment unchanged.
-		rng := rand.New(rand.NewPCG(opts.Seed, stratumHash(key)))
+		rng := rand.New(rand.NewPCG(opts.Seed, seedmix.String(key)))
 		rng.Shuffle(len(units), func(i, j int) { units[i], units[j] = units[j], units[i] })
 		n := 0
 		for _, u := range units {
@@ -173,19 +175,4 @@ func stratumKey(s *Sample, attrs []string) string {
 		b.WriteByte(0x1f) // unit separator: cannot occur in labels
 	}
 	return b.String()
-}
-
-func stratumHash(key string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	return h.Sum64()
-}
-
-func sortedStrata(m map[string][]*unit) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

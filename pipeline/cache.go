@@ -73,18 +73,9 @@ func (c cache) commit(stage, fp, tmp string, meta entryMeta) error {
 	if err := atomicfile.WriteBytes(filepath.Join(tmp, metaFile), b); err != nil {
 		return err
 	}
-	final := c.entry(stage, fp)
-	if _, err := os.Stat(final); err == nil {
-		// A forced rerun replaces the entry: move the old one aside first
-		// so the rename below cannot fail on a non-empty folder.
-		trash := final + ".old-" + fmt.Sprint(time.Now().UnixNano())
-		if err := os.Rename(final, trash); err != nil {
-			return fmt.Errorf("cache: replace %s: %w", final, err)
-		}
-		defer os.RemoveAll(trash)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return fmt.Errorf("cache: commit %s: %w", final, err)
+	// A forced rerun replaces an existing entry.
+	if err := atomicfile.ReplaceDir(tmp, c.entry(stage, fp)); err != nil {
+		return fmt.Errorf("cache: commit: %w", err)
 	}
 	return nil
 }

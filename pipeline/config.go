@@ -470,12 +470,6 @@ func (c *Config) get(key string, kind Kind) any {
 	return c.values[key]
 }
 
-// Has reports whether key has a value (optional keys may have none).
-func (c *Config) Has(key string) bool {
-	_, ok := c.values[key]
-	return ok
-}
-
 // String returns a string key.
 func (c *Config) String(key string) string { s, _ := c.get(key, KindString).(string); return s }
 
@@ -520,15 +514,6 @@ func (c *Config) Section(name string) map[string]any {
 		if strings.HasPrefix(k, name+".") {
 			out[k] = v
 		}
-	}
-	return out
-}
-
-// Resolved returns every resolved value keyed by full key.
-func (c *Config) Resolved() map[string]any {
-	out := make(map[string]any, len(c.values))
-	for k, v := range c.values {
-		out[k] = v
 	}
 	return out
 }

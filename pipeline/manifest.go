@@ -35,7 +35,7 @@ type Manifest struct {
 // StageRecord is one stage's entry in the manifest.
 type StageRecord struct {
 	Name         string            `json:"name"`
-	Status       string            `json:"status"` // ran, skipped, failed, interrupted, not_selected
+	Status       string            `json:"status"` // ran, skipped (fresh, or not selected by --only/--from), failed, interrupted
 	Reason       string            `json:"reason"`
 	Fingerprint  string            `json:"fingerprint"`
 	ConfigDigest string            `json:"config_digest"`

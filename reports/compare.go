@@ -6,8 +6,6 @@ import (
 	"io"
 	"path/filepath"
 	"strconv"
-
-	"fairage/internal/atomicfile"
 )
 
 // comparePage is what the comparison templates render.
@@ -56,6 +54,9 @@ var compareSectionIDs = []string{
 }
 
 func buildComparePage(c *Comparison, opts Options) (comparePage, error) {
+	if err := opts.Validate(); err != nil {
+		return comparePage{}, fmt.Errorf("report options: %w", err)
+	}
 	if len(c.Runs) == 0 {
 		return comparePage{}, errors.New("comparison report: no runs")
 	}
@@ -116,22 +117,12 @@ func signed(f formatter, v float64) string {
 // WriteComparison renders a comparison of runs into dir: compare.md and a
 // self-contained compare.html, each written atomically.
 func WriteComparison(dir string, c Comparison, opts Options) (Files, error) {
-	if err := opts.Validate(); err != nil {
-		return Files{}, fmt.Errorf("report options: %w", err)
-	}
 	pg, err := buildComparePage(&c, opts)
 	if err != nil {
 		return Files{}, err
 	}
 	files := Files{Markdown: filepath.Join(dir, "compare.md"), HTML: filepath.Join(dir, "compare.html")}
-	if err := atomicfile.WriteBuffered(files.Markdown, func(w io.Writer) error {
-		return renderMarkdown(w, "compare.md.tmpl", pg)
-	}); err != nil {
-		return Files{}, err
-	}
-	if err := atomicfile.WriteBuffered(files.HTML, func(w io.Writer) error {
-		return renderHTML(w, "compare.html.tmpl", pg)
-	}); err != nil {
+	if err := writePages(files, "compare", pg); err != nil {
 		return Files{}, err
 	}
 	return files, nil
@@ -139,9 +130,6 @@ func WriteComparison(dir string, c Comparison, opts Options) (Files, error) {
 
 // RenderComparisonMarkdown writes compare.md to w.
 func RenderComparisonMarkdown(w io.Writer, c Comparison, opts Options) error {
-	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("report options: %w", err)
-	}
 	pg, err := buildComparePage(&c, opts)
 	if err != nil {
 		return err
@@ -151,9 +139,6 @@ func RenderComparisonMarkdown(w io.Writer, c Comparison, opts Options) error {
 
 // RenderComparisonHTML writes compare.html to w.
 func RenderComparisonHTML(w io.Writer, c Comparison, opts Options) error {
-	if err := opts.Validate(); err != nil {
-		return fmt.Errorf("report options: %w", err)
-	}
 	pg, err := buildComparePage(&c, opts)
 	if err != nil {
 		return err

@@ -41,17 +41,23 @@ func Write(dir string, run Run, opts Options) (Files, error) {
 		}
 		files.Figures = append(files.Figures, path)
 	}
-	if err := atomicfile.WriteBuffered(files.Markdown, func(w io.Writer) error {
-		return renderMarkdown(w, "report.md.tmpl", pg)
-	}); err != nil {
-		return Files{}, err
-	}
-	if err := atomicfile.WriteBuffered(files.HTML, func(w io.Writer) error {
-		return renderHTML(w, "report.html.tmpl", pg)
-	}); err != nil {
+	if err := writePages(files, "report", pg); err != nil {
 		return Files{}, err
 	}
 	return files, nil
+}
+
+// writePages writes the Markdown and HTML renderings of pg, from the
+// templates name.md.tmpl and name.html.tmpl, atomically.
+func writePages(files Files, name string, pg any) error {
+	if err := atomicfile.WriteBuffered(files.Markdown, func(w io.Writer) error {
+		return renderMarkdown(w, name+".md.tmpl", pg)
+	}); err != nil {
+		return err
+	}
+	return atomicfile.WriteBuffered(files.HTML, func(w io.Writer) error {
+		return renderHTML(w, name+".html.tmpl", pg)
+	})
 }
 
 // RenderMarkdown writes a run's report.md to w (figures are linked as

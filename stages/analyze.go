@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -161,7 +162,7 @@ func (s analyzeStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipel
 // Verify re-checks the gates every run, so a failing gate keeps failing
 // the run even when the analysis itself is fresh.
 func (s analyzeStage) Verify(_ context.Context, _ *pipeline.Config, outDir string) error {
-	res, err := analysis.ReadSummary(outPath(&pipeline.StageContext{OutDir: outDir}, summaryFile))
+	res, err := analysis.ReadSummary(filepath.Join(outDir, summaryFile))
 	if err != nil {
 		return err
 	}

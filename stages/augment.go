@@ -3,10 +3,11 @@ package stages
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
 
 	"fairage/augment"
 	"fairage/dataset"
+	"fairage/internal/atomicfile"
 	"fairage/pipeline"
 )
 
@@ -55,11 +56,11 @@ var augmentSection = func() pipeline.Section {
 
 // jitter reads one jitter operation, checking its range has two numbers.
 func jitter(cfg *pipeline.Config, op string) (augment.Jitter, error) {
-	r := cfg.Floats("augment." + op + ".range")
-	if len(r) != 2 {
-		return augment.Jitter{}, fmt.Errorf("augment.%s.range: expected [min, max], got %d numbers", op, len(r))
+	r, err := rangeOf(cfg, "augment."+op+".range")
+	if err != nil {
+		return augment.Jitter{}, err
 	}
-	return augment.Jitter{P: cfg.Float("augment." + op + ".p"), Range: augment.Range{Min: r[0], Max: r[1]}}, nil
+	return augment.Jitter{P: cfg.Float("augment." + op + ".p"), Range: r}, nil
 }
 
 func rangeOf(cfg *pipeline.Config, key string) (augment.Range, error) {
@@ -148,15 +149,9 @@ func (s augmentStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipel
 		rep.Images, rep.Augmented = st.Images, st.Augmented
 	}
 	rows := augment.SheetRows(samples, plan, sc.Config.Strings("balance.by"), sc.Config.Int("augment.contact_sheet.copies"))
-	f, err := os.Create(outPath(sc, contactSheetFile))
-	if err != nil {
-		return pipeline.Stats{}, fmt.Errorf("contact sheet: %w", err)
-	}
-	if err := aug.ContactSheet(f, images, rows); err != nil {
-		f.Close()
-		return pipeline.Stats{}, fmt.Errorf("contact sheet: %w", err)
-	}
-	if err := f.Close(); err != nil {
+	if err := atomicfile.WriteBuffered(outPath(sc, contactSheetFile), func(w io.Writer) error {
+		return aug.ContactSheet(w, images, rows)
+	}); err != nil {
 		return pipeline.Stats{}, fmt.Errorf("contact sheet: %w", err)
 	}
 	if err := writeJSON(outPath(sc, "augment.json"), rep); err != nil {

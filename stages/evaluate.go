@@ -136,7 +136,7 @@ func (s evaluateStage) fromModel(ctx context.Context, sc *pipeline.StageContext,
 	}
 	defer images.Close()
 	model, err := tfmodel.Load(dir, tfmodel.WithBatchSize(sc.Config.Int("evaluate.batch_size")),
-		tfmodel.WithThreads(sc.Config.Int("train.threads.intra_op"), sc.Config.Int("train.threads.inter_op")), tfmodel.WithProgress(sc.Log))
+		tfmodel.WithThreads(sc.Config.Int("train.threads.intra_op"), sc.Config.Int("train.threads.inter_op")), tfmodel.WithProgress(sc.Progress))
 	if err != nil {
 		return nil, err
 	}

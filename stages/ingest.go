@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"fairage/dataset"
+	"fairage/internal/atomicfile"
 	"fairage/pipeline"
 )
 
@@ -285,22 +287,13 @@ func (s ingestStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeli
 }
 
 func writeRejectionsCSV(path string, rows []dataset.Rejection) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
-	w.Write([]string{"source", "row", "id", "reason", "detail"})
-	for _, r := range rows {
-		w.Write([]string{r.Source, strconv.FormatInt(r.Row, 10), r.ID, r.Reason, r.Detail})
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return atomicfile.WriteBuffered(path, func(out io.Writer) error {
+		w := csv.NewWriter(out)
+		w.Write([]string{"source", "row", "id", "reason", "detail"})
+		for _, r := range rows {
+			w.Write([]string{r.Source, strconv.FormatInt(r.Row, 10), r.ID, r.Reason, r.Detail})
+		}
+		w.Flush()
+		return w.Error()
+	})
 }

@@ -22,7 +22,7 @@ var modelSection = pipeline.Section{
 	Name: "model",
 	Doc:  "The ResNet age regressor built in TensorFlow from Go (package tfmodel): backbone, dense head with dropout, and output sigmoid × age_max as in the original study.",
 	Fields: []pipeline.Field{
-		{Key: "model.arch", Kind: pipeline.KindString, Default: modelDefaults.Arch, Enum: []string{"resnet18", "resnet34", "resnet50"}, Doc: "Backbone: resnet18/34 (basic blocks) or resnet50 (bottleneck)."},
+		{Key: "model.arch", Kind: pipeline.KindString, Default: modelDefaults.Arch, Enum: tfmodel.Architectures, Doc: "Backbone: resnet18/34 (basic blocks) or resnet50 (bottleneck)."},
 		{Key: "model.input_size", Kind: pipeline.KindInt, Default: 0, Min: pipeline.Num(0), Doc: "Input side in pixels; 0 means data.image_size (any other value must equal it)."},
 		{Key: "model.width_multiplier", Kind: pipeline.KindFloat, Default: modelDefaults.WidthMultiplier, Min: pipeline.Num(0.01), Max: pipeline.Num(4), Doc: "Scales the backbone widths 64-128-256-512 (0.25 for quick CPU runs)."},
 		{Key: "model.head", Kind: pipeline.KindInts, Default: modelDefaults.Head, Min: pipeline.Num(1), Doc: "Hidden dense layers of the head, in order (the study's best: 512-256-128-64-32)."},
@@ -37,7 +37,7 @@ var trainSection = pipeline.Section{
 	Doc:  "Training (package tfmodel): loss, Adam, strategy (head only, all layers, or head then all), reduce-on-plateau, early stopping, threads.",
 	Fields: []pipeline.Field{
 		{Key: "train.loss", Kind: pipeline.KindString, Default: trainDefaults.Loss, Enum: []string{"mae", "mse"}, Doc: "Loss on targets scaled by model.age_max, weighted per sample by the plan."},
-		{Key: "train.strategy", Kind: pipeline.KindString, Default: trainDefaults.Strategy, Enum: []string{"head_only", "all_layers", "head_then_all"}, Doc: "head_only freezes the backbone (and its batch norm); all_layers trains everything; head_then_all runs head_phase then all_phase."},
+		{Key: "train.strategy", Kind: pipeline.KindString, Default: trainDefaults.Strategy, Enum: tfmodel.Strategies, Doc: "head_only freezes the backbone (and its batch norm); all_layers trains everything; head_then_all runs head_phase then all_phase."},
 		{Key: "train.lr", Kind: pipeline.KindFloat, Default: trainDefaults.Adam.LR, Min: pipeline.Num(0), Doc: "Adam learning rate of head_only and all_layers."},
 		{Key: "train.epochs", Kind: pipeline.KindInt, Default: trainDefaults.Epochs, Min: pipeline.Num(1), Doc: "Epochs of head_only and all_layers."},
 		{Key: "train.head_phase.lr", Kind: pipeline.KindFloat, Default: trainDefaults.HeadPhase.LR, Min: pipeline.Num(0), Doc: "head_then_all: learning rate of the head-only phase."},
@@ -48,7 +48,7 @@ var trainSection = pipeline.Section{
 		{Key: "train.beta2", Kind: pipeline.KindFloat, Default: trainDefaults.Adam.Beta2, Min: pipeline.Num(0), Max: pipeline.Num(1), Doc: "Adam β2."},
 		{Key: "train.epsilon", Kind: pipeline.KindFloat, Default: trainDefaults.Adam.Epsilon, Min: pipeline.Num(0), Doc: "Adam ε."},
 		{Key: "train.weight_decay", Kind: pipeline.KindFloat, Default: trainDefaults.WeightDecay, Min: pipeline.Num(0), Doc: "L2 factor on kernels (0: none)."},
-		{Key: "train.batch_size", Kind: pipeline.KindInt, Default: trainDefaults.BatchSize, Min: pipeline.Num(1), Max: pipeline.Num(4096), Doc: "Images per step (also the prediction batch)."},
+		{Key: "train.batch_size", Kind: pipeline.KindInt, Default: trainDefaults.BatchSize, Min: pipeline.Num(1), Max: pipeline.Num(4096), Doc: "Images per training step (and per validation batch during training; the evaluate stage uses evaluate.batch_size)."},
 		{Key: "train.reduce_on_plateau.monitor", Kind: pipeline.KindString, Default: trainDefaults.ReduceOnPlateau.Monitor, Enum: tfmodel.Monitors, Doc: "Metric watched by reduce-on-plateau."},
 		{Key: "train.reduce_on_plateau.factor", Kind: pipeline.KindFloat, Default: trainDefaults.ReduceOnPlateau.Factor, Min: pipeline.Num(0), Max: pipeline.Num(1), Doc: "Learning-rate factor on a plateau."},
 		{Key: "train.reduce_on_plateau.patience", Kind: pipeline.KindInt, Default: trainDefaults.ReduceOnPlateau.Patience, Min: pipeline.Num(0), Doc: "Epochs without improvement before reducing (0: off)."},
@@ -167,7 +167,7 @@ func (s trainStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipelin
 		}
 		online = aug.Online()
 	}
-	model, err := tfmodel.New(mc, tfmodel.WithTraining(tc), tfmodel.WithProgress(sc.Log))
+	model, err := tfmodel.New(mc, tfmodel.WithTraining(tc), tfmodel.WithProgress(sc.Progress))
 	if err != nil {
 		return pipeline.Stats{}, err
 	}

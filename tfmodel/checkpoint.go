@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	tf "github.com/tensorflow/tensorflow/tensorflow/go"
+
+	"fairage/internal/atomicfile"
 )
 
 // A checkpoint folder holds:
@@ -128,27 +130,9 @@ func replaceDir(dir string, fill func(tmp string) error) error {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("save checkpoint %s: %w", dir, err)
 	}
-	old := ""
-	if _, err := os.Stat(dir); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(dir, old); err != nil {
-			os.RemoveAll(tmp)
-			return fmt.Errorf("save checkpoint %s: move the previous one aside: %w", dir, err)
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if old != "" {
-			os.Rename(old, dir) // put the previous checkpoint back
-		}
+	if err := atomicfile.ReplaceDir(tmp, dir); err != nil {
 		os.RemoveAll(tmp)
-		return fmt.Errorf("save checkpoint %s: %w", dir, err)
-	}
-	if old != "" {
-		os.RemoveAll(old)
-	}
-	if d, err := os.Open(parent); err == nil { // make the renames durable
-		d.Sync()
-		d.Close()
+		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 // TestSaveLoadIdenticalPredictions: a saved and reloaded model predicts bit
 // for bit what the original does.
 func TestSaveLoadIdenticalPredictions(t *testing.T) {
+	skipTrainingIfShort(t)
 	data := makeData(t, 40, 32, 11)
 	tc := smallTrain()
 	tc.Epochs = 1
@@ -123,6 +124,7 @@ func TestCheckpointMismatch(t *testing.T) {
 // uninterrupted run: weights, Adam slots, step counter, rate and callback
 // state all come back.
 func TestResumeContinuesExactly(t *testing.T) {
+	skipTrainingIfShort(t)
 	data := makeData(t, 32, 32, 12)
 	valid := makeData(t, 16, 32, 13)
 	tc := smallTrain()
@@ -190,6 +192,7 @@ func TestResumeContinuesExactly(t *testing.T) {
 // TestRestoreBestLeavesBestWeights: with RestoreBest the model after Fit is
 // the best epoch's, the same weights as best/.
 func TestRestoreBestLeavesBestWeights(t *testing.T) {
+	skipTrainingIfShort(t)
 	data := makeData(t, 32, 32, 14)
 	tc := smallTrain()
 	tc.Epochs = 4

@@ -105,12 +105,12 @@ func (f *fit) plan(d regressor.Data, order []int, aug regressor.Augmenter, epoch
 		workers: f.tc.Workers, prefetch: f.tc.Prefetch, imageSize: f.r.cfg.InputSize}
 }
 
-// tracker returns a progress tracker on the model's progress writer.
+// tracker starts a progress tracker for the model's long work.
 func (r *ResNet) tracker(label string, total int) progress.Tracker {
 	if r.opts.progress == nil {
 		return progress.Discard
 	}
-	return progress.New(r.opts.progress, label, "img", total)
+	return r.opts.progress(label, "img", total)
 }
 
 // snapshot copies the current values of vars out of the session.

@@ -92,3 +92,12 @@ func quiet(extra ...Option) []Option {
 func epochRecord(loss, mae float64) dataset.EpochRecord {
 	return dataset.EpochRecord{Phase: "all", Epoch: 1, Loss: loss, MAE: mae}
 }
+
+// skipTrainingIfShort skips a test that trains a network under -short, as
+// the README promises for the slow tests.
+func skipTrainingIfShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("trains a network; skipped with -short")
+	}
+}

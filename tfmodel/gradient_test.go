@@ -20,6 +20,7 @@ import (
 // in float32 (FusedBatchNorm has no float64 kernel); with step 1e-2 the
 // central difference's truncation and rounding errors are ~1e-4..1e-3.
 func TestGradientsMatchFiniteDifferences(t *testing.T) {
+	skipTrainingIfShort(t)
 	g := tf.NewGraph()
 	root := op.NewScopeWithGraph(g)
 	vs := newVarStore(root, 42)

@@ -2,9 +2,10 @@ package tfmodel
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
+
+	"fairage/internal/progress"
 )
 
 // Option adjusts New and Load.
@@ -14,7 +15,7 @@ type options struct {
 	train        *TrainConfig
 	intra, inter int
 	log          *slog.Logger
-	progress     io.Writer
+	progress     func(label, unit string, total int) progress.Tracker
 	batchSize    int // prediction batch size
 }
 
@@ -48,14 +49,17 @@ func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.log = l }
 }
 
-// WithProgress sends per-epoch and prediction progress to w (default
-// os.Stderr); nil turns it off.
-func WithProgress(w io.Writer) Option {
-	return func(o *options) { o.progress = w }
+// WithProgress reports per-epoch and prediction progress through trackers
+// that start makes (the pipeline's own, so a caller's progress settings
+// apply); default: progress.New on os.Stderr; nil turns it off.
+func WithProgress(start func(label, unit string, total int) progress.Tracker) Option {
+	return func(o *options) { o.progress = start }
 }
 
 func buildOptions(opts []Option) (options, error) {
-	o := options{log: slog.Default(), progress: os.Stderr, batchSize: 64}
+	o := options{log: slog.Default(), batchSize: 64, progress: func(label, unit string, total int) progress.Tracker {
+		return progress.New(os.Stderr, label, unit, total)
+	}}
 	for _, opt := range opts {
 		opt(&o)
 	}

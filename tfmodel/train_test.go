@@ -17,6 +17,7 @@ import (
 // not. One full batch per step keeps batch-norm statistics the same each
 // epoch, which is what lets training-mode MAE go to zero.
 func TestOverfitsSmallSet(t *testing.T) {
+	skipTrainingIfShort(t)
 	data := makeNoise(t, 64, 32, 3)
 	cfg := smallModel(32)
 	cfg.WidthMultiplier = 0.25
@@ -58,6 +59,7 @@ func TestOverfitsSmallSet(t *testing.T) {
 // variable (including batch-norm moving statistics) is bit-identical and
 // every head variable has changed.
 func TestHeadOnlyFreezesBackbone(t *testing.T) {
+	skipTrainingIfShort(t)
 	data := makeData(t, 32, 32, 4)
 	tc := smallTrain()
 	tc.Strategy, tc.Epochs = "head_only", 1
@@ -93,6 +95,7 @@ func TestHeadOnlyFreezesBackbone(t *testing.T) {
 // shuffling) the curves are bit-identical on CPU; the test allows 1e-6
 // relative in case a kernel's reduction order ever depends on timing.
 func TestSameSeedSameCurve(t *testing.T) {
+	skipTrainingIfShort(t)
 	data := makeData(t, 48, 32, 5)
 	tc := smallTrain()
 	tc.Epochs = 2
@@ -127,6 +130,7 @@ func TestSameSeedSameCurve(t *testing.T) {
 // TestNonFiniteLossStops: a diverging run stops with an error that names
 // the epoch and the batch.
 func TestNonFiniteLossStops(t *testing.T) {
+	skipTrainingIfShort(t)
 	tests := []struct {
 		name   string
 		change func(*TrainConfig, *regressor.Data)
@@ -203,6 +207,7 @@ func TestBadInputs(t *testing.T) {
 // TestCancelStopsFit: a cancelled context ends Fit between batches with
 // context.Canceled, keeping the history so far.
 func TestCancelStopsFit(t *testing.T) {
+	skipTrainingIfShort(t)
 	data := makeData(t, 32, 32, 7)
 	tc := smallTrain()
 	tc.Epochs = 5
@@ -224,6 +229,7 @@ func TestCancelStopsFit(t *testing.T) {
 // TestAugmenterIsUsed: the augmenter's output, not the stored pixels, is
 // what the network trains on; it gets the 1-based epoch.
 func TestAugmenterIsUsed(t *testing.T) {
+	skipTrainingIfShort(t)
 	data := makeData(t, 16, 32, 8)
 	tc := smallTrain()
 	tc.Epochs = 2

@@ -2,9 +2,10 @@ package tfmodel
 
 import (
 	"fmt"
-	"hash/fnv"
 	"math"
 	"slices"
+
+	"fairage/internal/seedmix"
 
 	tf "github.com/tensorflow/tensorflow/tensorflow/go"
 	"github.com/tensorflow/tensorflow/tensorflow/go/op"
@@ -93,9 +94,7 @@ func (vs *varStore) get(name string, shape []int64, p part, trained, decayed boo
 // nameSeed derives a variable's random stream from its name, so adding a
 // layer does not change the initial weights of the others.
 func nameSeed(name string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	return int64(h.Sum64() >> 1)
+	return int64(seedmix.String(name) >> 1)
 }
 
 // filter returns the variables for which keep is true, in creation order.

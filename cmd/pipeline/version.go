@@ -2,9 +2,10 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"runtime"
 	"runtime/debug"
-	"sort"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -24,12 +25,7 @@ func newVersionCmd() *cobra.Command {
 			}
 			fmt.Fprintf(out, "fairage %s\ngo %s\n", v, runtime.Version())
 			comps := stages.Versions()
-			names := make([]string, 0, len(comps))
-			for k := range comps {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			for _, k := range names {
+			for _, k := range slices.Sorted(maps.Keys(comps)) {
 				fmt.Fprintf(out, "%s %s\n", k, comps[k])
 			}
 			return nil

@@ -1,6 +1,6 @@
-// Package atomicfile writes files so that readers see either the old file
-// or the complete new one, never half of it: content goes to a temporary
-// file in the same folder, is synced, then renamed over the target.
+// Package atomicfile writes files and folders so that readers see either
+// the old one or the complete new one, never half of it: content goes to a
+// temporary file (or folder) beside the target, then is renamed over it.
 package atomicfile
 
 import (
@@ -66,4 +66,32 @@ func WriteBuffered(path string, fill func(w io.Writer) error) error {
 		}
 		return bw.Flush()
 	})
+}
+
+// ReplaceDir renames the finished folder tmp to dir, so readers see the old
+// folder or the complete new one. An existing dir is moved aside first (a
+// rename cannot replace a non-empty folder), put back if the rename fails,
+// and deleted after; tmp should sit beside dir, on the same file system.
+func ReplaceDir(tmp, dir string) error {
+	old := ""
+	if _, err := os.Stat(dir); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return fmt.Errorf("replace %s: move the previous one aside: %w", dir, err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			os.Rename(old, dir)
+		}
+		return fmt.Errorf("replace %s: %w", dir, err)
+	}
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	if d, err := os.Open(filepath.Dir(dir)); err == nil { // make the renames durable
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
