@@ -19,14 +19,14 @@ func Analyze(ctx context.Context, preds []dataset.Prediction, opts Options) (*Re
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("analysis options: %w", err)
 	}
-	rows, err := selectRows(preds, opts.Split)
+	rows, err := selectRows(preds, opts.Split.rows())
 	if err != nil {
 		return nil, err
 	}
 	errs, order := sortedErrors(rows)
 	res := &Result{
 		Version:  SummaryVersion,
-		Split:    opts.Split,
+		Split:    opts.Split.rows(),
 		Warnings: predictionWarnings(rows),
 		Settings: Settings{
 			Rows:                 len(rows),

@@ -10,7 +10,7 @@ import (
 func benchOptions(resamples int) Options {
 	o := DefaultOptions()
 	o.Attributes = []string{dataset.AttrGender, dataset.AttrEthnicity, dataset.AttrAgeGroup}
-	o.Intersections = [][]string{{dataset.AttrGender, dataset.AttrEthnicity}}
+	o.Intersections = []Intersection{{dataset.AttrGender, dataset.AttrEthnicity}}
 	o.Bootstrap.Resamples = resamples
 	o.Permutation.Resamples = 0
 	return o

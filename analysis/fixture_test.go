@@ -35,7 +35,7 @@ func handFixture() []dataset.Prediction {
 // handOptions analyses the fixture without resampling.
 func handOptions() Options {
 	o := DefaultOptions()
-	o.Intersections = [][]string{{dataset.AttrGender, dataset.AttrEthnicity}}
+	o.Intersections = []Intersection{{dataset.AttrGender, dataset.AttrEthnicity}}
 	o.MinGroupSize = 2
 	o.Bootstrap.Resamples = 0
 	o.Permutation.Resamples = 0

@@ -24,9 +24,9 @@ const (
 // Gate is a pass/fail threshold on one metric (a key from MetricKeys),
 // e.g. `ethnicity_bias: {max: 1.0}`. At least one bound is set.
 type Gate struct {
-	Max *float64  // `max`: the value must be ≤ Max
-	Min *float64  // `min`: the value must be ≥ Min
-	On  GateBasis // `on`: "estimate" (default, also for "") or "interval"
+	Max *float64  `yaml:"max" doc:"The value must be at most max."`
+	Min *float64  `yaml:"min" doc:"The value must be at least min."`
+	On  GateBasis `yaml:"on" doc:"estimate (default) compares the point estimate; interval requires the whole bootstrap interval within bounds."`
 }
 
 func (g Gate) basis() GateBasis {

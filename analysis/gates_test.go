@@ -75,12 +75,12 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{"defaults", func(o *Options) {}, ""},
-		{"confidence", func(o *Options) { o.Bootstrap.Confidence = 1.5 }, "analysis.bootstrap.confidence: 1.5 is outside (0,1)"},
+		{"confidence", func(o *Options) { o.Bootstrap.Confidence = 1.5 }, "analysis.bootstrap.confidence: 1.5 is outside [0.5, 0.999]"},
 		{"attribute", func(o *Options) { o.Attributes = []string{"gender", "hair"} }, `analysis.attributes[1]: "hair" is not an attribute`},
-		{"intersection", func(o *Options) { o.Intersections = [][]string{{"gender"}} }, "analysis.intersections[0]: [gender] needs at least two attributes"},
+		{"intersection", func(o *Options) { o.Intersections = []Intersection{{"gender"}} }, "analysis.intersections[0]: [gender] needs at least two attributes"},
 		{"edges", func(o *Options) { o.AgeEdges = []float64{20, 10} }, "analysis.age_edges: [20 10] must be finite, positive and strictly increasing"},
-		{"policy", func(o *Options) { o.SmallGroups = "drop" }, `analysis.small_groups: "drop" is not "include" or "exclude"`},
-		{"resamples", func(o *Options) { o.Bootstrap.Resamples = -1 }, "analysis.bootstrap.resamples: -1 must be ≥ 0"},
+		{"policy", func(o *Options) { o.SmallGroups = "drop" }, `analysis.small_groups: "drop" is not one of include, exclude`},
+		{"resamples", func(o *Options) { o.Bootstrap.Resamples = -1 }, "analysis.bootstrap.resamples: -1 is outside [0, ∞)"},
 		{"gate key", func(o *Options) { o.Gates = map[string]Gate{"hair_bias": {Max: ptr(1)}} }, `analysis.gates.hair_bias: unknown metric "hair_bias"`},
 		{"gate bounds", func(o *Options) { o.Gates = map[string]Gate{"mae": {}} }, "analysis.gates.mae: needs max or min"},
 		{"gate interval", func(o *Options) {

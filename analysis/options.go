@@ -9,11 +9,17 @@ import (
 	"strings"
 
 	"fairage/dataset"
+	"fairage/internal/spec"
 )
 
 // SmallGroupPolicy says whether groups below Options.MinGroupSize count in
 // the bias scores. Either way they are shown and flagged.
 type SmallGroupPolicy string
+
+// Values lists the policies (config: analysis.small_groups).
+func (SmallGroupPolicy) Values() []string {
+	return []string{string(SmallGroupsInclude), string(SmallGroupsExclude)}
+}
 
 // Small-group policies (YAML `analysis.small_groups`).
 const (
@@ -29,59 +35,112 @@ const (
 // fields (Resamples 0) means "off", so a zero Options is not the default.
 type Options struct {
 	// Split restricts the analysis to rows of one split (`analysis.split`);
-	// "" analyses every row.
-	Split string
+	// "" or "all" analyses every row.
+	Split SplitChoice `yaml:"split" doc:"Which split's predictions are audited (all: every evaluated row)."`
 	// Attributes to group by (`analysis.attributes`), from
 	// dataset.Attributes. age_group is computed from y_true with AgeEdges.
-	Attributes []string
+	Attributes []string `yaml:"attributes" doc:"Attributes audited one by one (gender, ethnicity, expression, age_group); age_group is binned from the true age with analysis.age_edges."`
 	// Intersections are joint groupings (`analysis.intersections`), each a
 	// list of two or more attributes, e.g. [gender, ethnicity].
-	Intersections [][]string
+	Intersections []Intersection `yaml:"intersections" doc:"Joint groupings audited as one attribute, written a*b (e.g. gender*ethnicity)."`
 	// AgeEdges are the inner edges of the age bins (`analysis.age_edges`):
 	// [20, 40, 60] gives [0,20), [20,40), [40,60), [60,∞).
-	AgeEdges []float64
+	AgeEdges []float64 `yaml:"age_edges" doc:"Inner edges of the age bins: [20, 40, 60] gives the study's [0,20), [20,40), [40,60), [60,∞)."`
 	// Groups optionally fixes the expected groups of an attribute and their
 	// order (`analysis.groups.<attribute>`). A listed group with no rows is
 	// reported as empty; a value not listed is counted as unknown and named
 	// in AttributeResult.Unlisted. Unset attributes take their groups from
 	// the data, sorted by name.
-	Groups map[string][]string
+	Groups map[string][]string `yaml:"groups" doc:"Optional expected groups per attribute, in order (groups: {ethnicity: [asian, black, white]}); values not listed are counted as unknown and named. Unset: groups come from the data."`
 	// MinGroupSize flags groups with fewer rows (`analysis.min_group_size`).
-	MinGroupSize int
+	MinGroupSize int `yaml:"min_group_size" range:"[1,inf)" doc:"Groups with fewer rows are flagged in the report."`
 	// SmallGroups says whether flagged groups count in the bias scores
 	// (`analysis.small_groups`).
-	SmallGroups SmallGroupPolicy
+	SmallGroups SmallGroupPolicy `yaml:"small_groups" doc:"Whether flagged small groups count in the bias scores (they are shown either way)."`
 	// Bootstrap configures the percentile intervals (`analysis.bootstrap`).
-	Bootstrap BootstrapOptions
+	Bootstrap BootstrapOptions `yaml:"bootstrap"`
 	// Permutation configures the permutation tests (`analysis.permutation`).
-	Permutation PermutationOptions
+	Permutation PermutationOptions `yaml:"permutation"`
 	// Alpha is the family-wise significance level used to mark Holm-
 	// corrected tests significant (`analysis.alpha`).
-	Alpha float64
+	Alpha float64 `yaml:"alpha" range:"(0,1)" doc:"Family-wise significance level (Holm-corrected)."`
 	// Gates are pass/fail thresholds keyed by metric (`analysis.gates`), e.g.
 	// "ethnicity_bias": {Max: 1.0}. See MetricKeys for the names.
-	Gates map[string]Gate
+	Gates map[string]Gate `yaml:"gates" doc:"Pass/fail thresholds that fail the run (exit code 3), e.g. {mae: {max: 8}, ethnicity_bias: {max: 1.0, on: interval}}. Keys: mae, rmse, mean_error, median_ae and <attribute>_bias|_gap|_ratio (age_bias for age_group, gender_x_ethnicity_bias for an intersection)."`
 	// Workers bounds the goroutines used for resampling
 	// (`analysis.workers`); 0 uses GOMAXPROCS. Results do not depend on it.
-	Workers int
+	Workers int `yaml:"workers" range:"[0,1024]" fingerprint:"-" doc:"Resampling goroutines (0: one per CPU); results do not depend on it."`
 }
+
+// SplitChoice is the split an audit covers: train, valid, test or all.
+type SplitChoice string
+
+// SplitAll audits every row.
+const SplitAll SplitChoice = "all"
+
+// Values lists the choices (config: analysis.split).
+func (SplitChoice) Values() []string {
+	return []string{dataset.SplitTrain, dataset.SplitValid, dataset.SplitTest, string(SplitAll)}
+}
+
+// rows is the split name rows are selected by ("" for every row).
+func (s SplitChoice) rows() string {
+	if s == SplitAll {
+		return ""
+	}
+	return string(s)
+}
+
+// Intersection is a joint grouping of two or more attributes, written
+// "gender*ethnicity" in a config.
+type Intersection []string
+
+// FromConfig reads "a*b" (× also separates) or a list [a, b].
+func (in *Intersection) FromConfig(raw any) error {
+	switch v := raw.(type) {
+	case string:
+		*in = strings.Split(strings.ReplaceAll(v, "×", "*"), "*")
+		for i := range *in {
+			(*in)[i] = strings.TrimSpace((*in)[i])
+		}
+		return nil
+	case []any:
+		out := make(Intersection, len(v))
+		for i, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return fmt.Errorf("item %d: expected an attribute name, got %v", i+1, x)
+			}
+			out[i] = s
+		}
+		*in = out
+		return nil
+	}
+	return fmt.Errorf("expected attributes joined by *, such as gender*ethnicity, got %v", raw)
+}
+
+// ToConfig writes "a*b".
+func (in Intersection) ToConfig() any { return strings.Join(in, "*") }
+
+// ConfigType names the setting's form in the config reference.
+func (Intersection) ConfigType() string { return "a*b" }
 
 // BootstrapOptions configures stratified bootstrap percentile intervals.
 type BootstrapOptions struct {
 	// Resamples is the number of bootstrap resamples; 0 turns intervals off.
-	Resamples int
+	Resamples int `yaml:"resamples" range:"[0,inf)" doc:"Bootstrap resamples for percentile intervals (stratified within groups); 0 turns intervals off."`
 	// Confidence is the interval's coverage, in (0,1), e.g. 0.95.
-	Confidence float64
+	Confidence float64 `yaml:"confidence" range:"[0.5,0.999]" doc:"Interval coverage."`
 	// Seed makes the resamples reproducible.
-	Seed uint64
+	Seed uint64 `yaml:"-"`
 }
 
 // PermutationOptions configures the permutation tests.
 type PermutationOptions struct {
 	// Resamples is the number of random permutations; 0 turns tests off.
-	Resamples int
+	Resamples int `yaml:"resamples" range:"[0,inf)" doc:"Permutations for the between-group tests; 0 turns tests off."`
 	// Seed makes the permutations reproducible.
-	Seed uint64
+	Seed uint64 `yaml:"-"`
 }
 
 // DefaultAgeEdges are the study's age bins: [0,20), [20,40), [40,60), [60,∞).
@@ -105,7 +164,10 @@ func DefaultOptions() Options {
 // Validate checks the options and returns every problem at once, each
 // naming its YAML key under `analysis.`.
 func (o *Options) Validate() error {
-	var errs []error
+	if o.Split == "" {
+		o.Split = SplitAll
+	}
+	errs := []error{spec.Check("analysis", o)}
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	known := strings.Join(dataset.Attributes, ", ")
 	if len(o.Attributes) == 0 && len(o.Intersections) == 0 {
@@ -162,27 +224,6 @@ func (o *Options) Validate() error {
 			dup[g] = true
 		}
 	}
-	if o.MinGroupSize < 0 {
-		bad("analysis.min_group_size: %d must be ≥ 0", o.MinGroupSize)
-	}
-	if o.SmallGroups != SmallGroupsInclude && o.SmallGroups != SmallGroupsExclude {
-		bad("analysis.small_groups: %q is not %q or %q", o.SmallGroups, SmallGroupsInclude, SmallGroupsExclude)
-	}
-	if o.Bootstrap.Resamples < 0 {
-		bad("analysis.bootstrap.resamples: %d must be ≥ 0 (0 turns intervals off)", o.Bootstrap.Resamples)
-	}
-	if !(o.Bootstrap.Confidence > 0 && o.Bootstrap.Confidence < 1) {
-		bad("analysis.bootstrap.confidence: %v is outside (0,1)", o.Bootstrap.Confidence)
-	}
-	if o.Permutation.Resamples < 0 {
-		bad("analysis.permutation.resamples: %d must be ≥ 0 (0 turns tests off)", o.Permutation.Resamples)
-	}
-	if !(o.Alpha > 0 && o.Alpha < 1) {
-		bad("analysis.alpha: %v is outside (0,1)", o.Alpha)
-	}
-	if o.Workers < 0 {
-		bad("analysis.workers: %d must be ≥ 0 (0 uses every core)", o.Workers)
-	}
 	keys := MetricKeys(o)
 	for _, k := range slices.Sorted(maps.Keys(o.Gates)) {
 		if err := o.Gates[k].validate(k, keys); err != nil {
@@ -201,5 +242,8 @@ func (o *Options) groupings() [][]string {
 	for _, a := range o.Attributes {
 		out = append(out, []string{a})
 	}
-	return append(out, o.Intersections...)
+	for _, in := range o.Intersections {
+		out = append(out, in)
+	}
+	return out
 }

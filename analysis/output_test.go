@@ -121,7 +121,7 @@ func TestAnalyzeRejectsBadInput(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			o := handOptions()
-			o.Split = tc.split
+			o.Split = SplitChoice(tc.split)
 			_, err := Analyze(context.Background(), tc.preds, o)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)

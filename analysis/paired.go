@@ -65,15 +65,15 @@ func Compare(ctx context.Context, nameA string, a []dataset.Prediction, nameB st
 	if opts.Permutation.Resamples < 1 {
 		return nil, fmt.Errorf("analysis.permutation.resamples: %d, a paired comparison needs at least 1", opts.Permutation.Resamples)
 	}
-	rowsA, err := selectRows(a, opts.Split)
+	rowsA, err := selectRows(a, opts.Split.rows())
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", nameA, err)
 	}
-	rowsB, err := selectRows(b, opts.Split)
+	rowsB, err := selectRows(b, opts.Split.rows())
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", nameB, err)
 	}
-	res := &PairedResult{A: nameA, B: nameB, Split: opts.Split, Permutations: opts.Permutation.Resamples, Alpha: opts.Alpha}
+	res := &PairedResult{A: nameA, B: nameB, Split: opts.Split.rows(), Permutations: opts.Permutation.Resamples, Alpha: opts.Alpha}
 	matchA, matchB, err := match(rowsA, rowsB, &opts, res)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s with %s: %w", nameA, nameB, err)

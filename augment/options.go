@@ -2,7 +2,8 @@ package augment
 
 import (
 	"errors"
-	"fmt"
+
+	"fairage/internal/spec"
 )
 
 // Mode is when augmentation happens (augment.mode).
@@ -19,6 +20,9 @@ const (
 	ModeOnline Mode = "online"
 )
 
+// Values lists the modes (config: augment.mode).
+func (Mode) Values() []string { return []string{string(ModeNone), string(ModeOffline), string(ModeOnline)} }
+
 // OfflineEpoch is the epoch offline augmentation draws parameters for.
 const OfflineEpoch = 0
 
@@ -26,15 +30,15 @@ const OfflineEpoch = 0
 // YAML section onto it.
 type Options struct {
 	// Mode is none, offline or online (augment.mode).
-	Mode Mode
+	Mode Mode `yaml:"mode" doc:"offline writes the augmented training set once (copies of oversampled samples altered); online draws new parameters every epoch inside training; none trains on plain copies."`
 	// Originals also augments copy 0 of every sample (augment.originals);
 	// copies above 0 are always augmented.
-	Originals bool
+	Originals bool `yaml:"originals" doc:"Augment originals (copy 0) too; copies are always augmented."`
 	// Workers is the number of goroutines offline augmentation uses
 	// (augment.workers); 0 means one per CPU.
-	Workers int
+	Workers int `yaml:"workers" range:"[0,1024]" fingerprint:"-" doc:"Offline worker goroutines (0: one per CPU); the output does not depend on it."`
 	// Recipe lists the operations (the other keys of augment:).
-	Recipe Recipe
+	Recipe Recipe `yaml:",inline"`
 }
 
 // DefaultOptions augments oversampled copies offline with DefaultRecipe.
@@ -44,15 +48,8 @@ func DefaultOptions() Options {
 
 // Validate checks the options. Errors name the YAML key.
 func (o Options) Validate() error {
-	var errs []error
-	switch o.Mode {
-	case ModeNone, ModeOffline, ModeOnline:
-	default:
-		errs = append(errs, fmt.Errorf("augment.mode: %q is not one of none, offline, online", o.Mode))
-	}
-	if o.Workers < 0 {
-		errs = append(errs, fmt.Errorf("augment.workers: %d is negative (0 means one per CPU)", o.Workers))
-	}
-	errs = append(errs, o.Recipe.Validate())
-	return errors.Join(errs...)
+	// The recipe checks its own fields (spec.Check of the whole would
+	// report them twice).
+	own := Options{Mode: o.Mode, Workers: o.Workers, Recipe: DefaultRecipe()}
+	return errors.Join(spec.Check("augment", &own), o.Recipe.Validate())
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"fairage/internal/spec"
 )
 
 // Range is a closed interval [Min, Max] that a parameter is drawn from
@@ -12,39 +14,52 @@ type Range struct {
 	Min, Max float64
 }
 
+// FromConfig reads [min, max].
+func (r *Range) FromConfig(raw any) error {
+	lo, hi, err := spec.Pair(raw)
+	r.Min, r.Max = lo, hi
+	return err
+}
+
+// ToConfig writes [min, max].
+func (r Range) ToConfig() any { return []any{r.Min, r.Max} }
+
+// ConfigType names the setting's form in the config reference.
+func (Range) ConfigType() string { return "[min, max]" }
+
 // Toggle is an operation without a parameter, applied with probability P.
 type Toggle struct {
-	P float64
+	P float64 `yaml:"p" range:"[0,1]" doc:"Probability (0 turns it off)."`
 }
 
 // Jitter is an operation applied with probability P, its strength drawn
 // from Range.
 type Jitter struct {
-	P     float64
-	Range Range
+	P     float64 `yaml:"p" range:"[0,1]" doc:"Probability (0 turns it off)."`
+	Range Range   `yaml:"range" doc:"[min, max] the strength is drawn from uniformly."`
 }
 
 // Rotate turns the image by an angle drawn from [-Degrees, Degrees]
 // (counter-clockwise positive), filling uncovered corners with black.
 type Rotate struct {
-	P       float64
-	Degrees float64
+	P       float64 `yaml:"p" range:"[0,1]" doc:"Probability of a rotation."`
+	Degrees float64 `yaml:"degrees" range:"[0,180]" doc:"Rotation angle drawn from ±degrees."`
 }
 
 // Crop is a random resized crop (Szegedy et al. 2015, as in torchvision):
 // a region covering a Scale fraction of the image area, with width/height
 // ratio drawn log-uniformly from Ratio, resized to the output size.
 type Crop struct {
-	P     float64
-	Scale Range
-	Ratio Range
+	P     float64 `yaml:"p" range:"[0,1]" doc:"Probability of a random resized crop."`
+	Scale Range   `yaml:"scale" doc:"Crop area as a fraction of the image, [min, max] within (0, 1]."`
+	Ratio Range   `yaml:"ratio" doc:"Crop width/height ratio, [min, max] (log-uniform)."`
 }
 
 // Translate shifts the image by up to Fraction of its width and height in
 // each direction, filling with black.
 type Translate struct {
-	P        float64
-	Fraction float64
+	P        float64 `yaml:"p" range:"[0,1]" doc:"Probability of a translation."`
+	Fraction float64 `yaml:"fraction" range:"[0,1)" doc:"Largest shift as a fraction of width and height."`
 }
 
 // Recipe lists the operations and their ranges. The geometric operations
@@ -53,34 +68,34 @@ type Translate struct {
 // noise and JPEG re-compression, always in that order. An operation with
 // P = 0 is off.
 type Recipe struct {
-	Flip      Toggle    // augment.flip: horizontal mirror
-	Rotate    Rotate    // augment.rotate
-	Crop      Crop      // augment.crop
-	Translate Translate // augment.translate
+	Flip      Toggle    `yaml:"flip" doc:"Horizontal mirror."`
+	Rotate    Rotate    `yaml:"rotate" doc:"Rotation, corners filled with black."`
+	Crop      Crop      `yaml:"crop" doc:"Random resized crop (as torchvision's)."`
+	Translate Translate `yaml:"translate" doc:"Shift, filled with black."`
 	// Brightness adds a shift in [-1, 1] of full scale to every channel
 	// (augment.brightness; gift.Brightness).
-	Brightness Jitter
+	Brightness Jitter `yaml:"brightness" doc:"Additive brightness shift, a fraction of full scale in [-1, 1]."`
 	// Contrast scales distances from mid-grey; the value in [-1, 1] is the
 	// change as a fraction (augment.contrast; gift.Contrast).
-	Contrast Jitter
+	Contrast Jitter `yaml:"contrast" doc:"Contrast change as a fraction in [-1, 1]."`
 	// Saturation changes HSL saturation by a fraction in [-1, 5]
 	// (augment.saturation; gift.Saturation).
-	Saturation Jitter
+	Saturation Jitter `yaml:"saturation" doc:"Saturation change as a fraction in [-1, 5]."`
 	// Hue rotates the hue by degrees in [-180, 180] (augment.hue; gift.Hue).
-	Hue Jitter
+	Hue Jitter `yaml:"hue" doc:"Hue rotation in degrees, in [-180, 180]."`
 	// Gamma applies a gamma in (0, 10]; 1 is no change (augment.gamma;
 	// gift.Gamma).
-	Gamma Jitter
+	Gamma Jitter `yaml:"gamma" doc:"Gamma in (0, 10] (1 = no change)."`
 	// Blur is a Gaussian blur with sigma in pixels of the output, in
 	// [0, 20] (augment.blur).
-	Blur Jitter
+	Blur Jitter `yaml:"blur" doc:"Gaussian blur sigma in output pixels, in [0, 20]."`
 	// Grayscale replaces colour by luma (augment.grayscale; gift.Grayscale).
-	Grayscale Toggle
+	Grayscale Toggle `yaml:"grayscale" doc:"Replace colour by luma."`
 	// Noise adds Gaussian noise with a standard deviation in [0, 255]
 	// levels (augment.noise).
-	Noise Jitter
+	Noise Jitter `yaml:"noise" doc:"Gaussian noise standard deviation in levels, in [0, 255]."`
 	// JPEG re-compresses at a quality in [1, 100] (augment.jpeg).
-	JPEG Jitter
+	JPEG Jitter `yaml:"jpeg" doc:"JPEG re-compression quality, in [1, 100]."`
 }
 
 // DefaultRecipe is a mild recipe for faces: flips, small rotations and
@@ -107,22 +122,12 @@ func (r Recipe) IsEmpty() bool {
 
 // Validate checks probabilities and ranges. Errors name the YAML key.
 func (r Recipe) Validate() error {
-	var errs []error
+	errs := []error{spec.Check("augment", &r)}
 	check := func(err error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	check(prob("augment.flip.p", r.Flip.P))
-	check(prob("augment.rotate.p", r.Rotate.P))
-	if !(r.Rotate.Degrees >= 0) || r.Rotate.Degrees > 180 {
-		if r.Rotate.Degrees > 180 {
-			check(fmt.Errorf("augment.rotate.degrees: %v is beyond 180", r.Rotate.Degrees))
-		} else {
-			check(fmt.Errorf("augment.rotate.degrees: %v must be between 0 and 180 (the angle is drawn from ±degrees)", r.Rotate.Degrees))
-		}
-	}
-	check(prob("augment.crop.p", r.Crop.P))
 	if r.Crop.P > 0 {
 		check(span("augment.crop.scale", r.Crop.Scale, 0, 1, true))
 		check(span("augment.crop.ratio", r.Crop.Ratio, 0, math.Inf(1), true))
@@ -136,10 +141,9 @@ func (r Recipe) Validate() error {
 			}
 		}
 	}
-	check(prob("augment.translate.p", r.Translate.P))
-	if !(r.Translate.Fraction >= 0 && r.Translate.Fraction < 1) {
-		check(fmt.Errorf("augment.translate.fraction: %v must be in [0, 1)", r.Translate.Fraction))
-	}
+	// A jitter's bounds depend on the operation, so they live here rather
+	// than on the shared Jitter type; an operation that is off keeps its
+	// range unchecked against them.
 	jitters := []struct {
 		key    string
 		j      Jitter
@@ -156,24 +160,14 @@ func (r Recipe) Validate() error {
 		{"augment.jpeg", r.JPEG, 1, 100, false},
 	}
 	for _, j := range jitters {
-		check(prob(j.key+".p", j.j.P))
 		if j.j.P > 0 {
 			check(span(j.key+".range", j.j.Range, j.lo, j.hi, j.openLo))
 		} else if j.j.Range.Min > j.j.Range.Max {
-			// An operation that is off keeps its zero range unchecked against
-			// the bounds, but an inverted range is a mistake either way.
+			// An inverted range is a mistake even when the operation is off.
 			check(fmt.Errorf("%s.range: min %v is above max %v", j.key, j.j.Range.Min, j.j.Range.Max))
 		}
 	}
-	check(prob("augment.grayscale.p", r.Grayscale.P))
 	return errors.Join(errs...)
-}
-
-func prob(key string, p float64) error {
-	if !(p >= 0 && p <= 1) {
-		return fmt.Errorf("%s: probability %v is outside [0, 1]", key, p)
-	}
-	return nil
 }
 
 // span checks that r is ordered and lies within [lo, hi] (or (lo, hi] when

@@ -13,11 +13,11 @@ func TestValidateRejectsBadRecipes(t *testing.T) {
 		edit func(*Options)
 		want string
 	}{
-		{"probability above 1", func(o *Options) { o.Recipe.Flip.P = 1.5 }, "augment.flip.p: probability 1.5 is outside [0, 1]"},
-		{"negative probability", func(o *Options) { o.Recipe.Hue.P = -0.1 }, "augment.hue.p: probability -0.1 is outside [0, 1]"},
-		{"NaN probability", func(o *Options) { o.Recipe.Blur.P = math.NaN() }, "augment.blur.p: probability NaN is outside [0, 1]"},
-		{"rotation beyond 180", func(o *Options) { o.Recipe.Rotate.Degrees = 200 }, "augment.rotate.degrees: 200 is beyond 180"},
-		{"negative rotation", func(o *Options) { o.Recipe.Rotate.Degrees = -5 }, "augment.rotate.degrees: -5 must be between 0 and 180"},
+		{"probability above 1", func(o *Options) { o.Recipe.Flip.P = 1.5 }, "augment.flip.p: 1.5 is outside [0, 1]"},
+		{"negative probability", func(o *Options) { o.Recipe.Hue.P = -0.1 }, "augment.hue.p: -0.1 is outside [0, 1]"},
+		{"NaN probability", func(o *Options) { o.Recipe.Blur.P = math.NaN() }, "augment.blur.p: NaN is outside [0, 1]"},
+		{"rotation beyond 180", func(o *Options) { o.Recipe.Rotate.Degrees = 200 }, "augment.rotate.degrees: 200 is outside [0, 180]"},
+		{"negative rotation", func(o *Options) { o.Recipe.Rotate.Degrees = -5 }, "augment.rotate.degrees: -5 is outside [0, 180]"},
 		{"range min above max", func(o *Options) { o.Recipe.Brightness = Jitter{P: 1, Range: Range{0.3, 0.1}} }, "augment.brightness.range: min 0.3 is above max 0.1"},
 		{"crop scale reversed", func(o *Options) { o.Recipe.Crop.Scale = Range{1, 0.5} }, "augment.crop.scale: min 1 is above max 0.5"},
 		{"crop scale zero", func(o *Options) { o.Recipe.Crop.Scale = Range{0, 1} }, "augment.crop.scale: [0, 1] is outside (0, 1]"},
@@ -25,9 +25,9 @@ func TestValidateRejectsBadRecipes(t *testing.T) {
 		{"gamma zero", func(o *Options) { o.Recipe.Gamma = Jitter{P: 1, Range: Range{0, 2}} }, "augment.gamma.range: [0, 2] is outside (0, 10]"},
 		{"jpeg quality", func(o *Options) { o.Recipe.JPEG = Jitter{P: 1, Range: Range{50, 120}} }, "augment.jpeg.range: [50, 120] is outside [1, 100]"},
 		{"hue beyond half turn", func(o *Options) { o.Recipe.Hue = Jitter{P: 1, Range: Range{-200, 0}} }, "augment.hue.range: [-200, 0] is outside [-180, 180]"},
-		{"translate fraction", func(o *Options) { o.Recipe.Translate.Fraction = 1 }, "augment.translate.fraction: 1 must be in [0, 1)"},
+		{"translate fraction", func(o *Options) { o.Recipe.Translate.Fraction = 1 }, "augment.translate.fraction: 1 is outside [0, 1)"},
 		{"mode", func(o *Options) { o.Mode = "lazy" }, `augment.mode: "lazy" is not one of none, offline, online`},
-		{"workers", func(o *Options) { o.Workers = -2 }, "augment.workers: -2 is negative"},
+		{"workers", func(o *Options) { o.Workers = -2 }, "augment.workers: -2 is outside [0, 1024]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,11 +3,10 @@ package balance
 import (
 	"errors"
 	"fmt"
-	"math"
-	"slices"
 	"strings"
 
 	"fairage/dataset"
+	"fairage/internal/spec"
 )
 
 // Strategy is how a plan evens out the groups (balance.strategy).
@@ -28,6 +27,9 @@ const (
 
 var strategies = []Strategy{StrategyNone, StrategyOversample, StrategyUndersample, StrategyReweight}
 
+// Values lists the strategies (config: balance.strategy).
+func (Strategy) Values() []string { return names(strategies) }
+
 // Mode says what is balanced (balance.mode).
 type Mode string
 
@@ -41,6 +43,9 @@ const (
 	// marginals are met at once.
 	ModeMarginal Mode = "marginal"
 )
+
+// Values lists the modes (config: balance.mode).
+func (Mode) Values() []string { return []string{string(ModeJoint), string(ModeMarginal)} }
 
 // Policy is what to do with samples whose attribute value is unknown
 // (balance.unknown) or with cells smaller than MinCount (balance.small_cells).
@@ -59,6 +64,9 @@ const (
 
 var policies = []Policy{PolicyMerge, PolicySkip, PolicyFail}
 
+// Values lists the policies (config: balance.small_cells, balance.unknown).
+func (Policy) Values() []string { return names(policies) }
+
 // Group labels that balancing introduces.
 const (
 	// UnknownGroup labels a missing attribute value.
@@ -72,37 +80,37 @@ const (
 type Options struct {
 	// By lists the attributes to group by (balance.by), e.g. gender,
 	// ethnicity, expression, age_group.
-	By []string
+	By []string `yaml:"by" doc:"Attributes (gender, ethnicity, expression, age_group) whose groups are balanced."`
 	// Strategy is none, oversample, undersample or reweight
 	// (balance.strategy).
-	Strategy Strategy
+	Strategy Strategy `yaml:"strategy" doc:"none; oversample (copies of small cells, augmented); undersample (drop from large cells); reweight (loss weights w = n/(k·n_g))."`
 	// Mode is joint or marginal (balance.mode). Marginal works with
 	// oversample and reweight.
-	Mode Mode
+	Mode Mode `yaml:"mode" doc:"joint balances every combination present (female×asian, ...); marginal balances each attribute's groups at once by iterative proportional fitting."`
 	// Target is the size every cell (or group) is brought to
 	// (balance.target): "max", "mean", "min", a count such as "5000", or a
 	// fraction of the largest cell such as "0.5" or "50%". Empty means
 	// "max" for oversample and "min" for undersample; other strategies
 	// ignore it.
-	Target string
+	Target string `yaml:"target" doc:"Size cells are brought to: max, mean, min, a count (5000), or a fraction of the largest cell (0.5 or 50%); empty: max for oversample, min for undersample."`
 	// MinCount is the smallest cell balanced as it is (balance.min_count);
 	// smaller cells follow SmallCells.
-	MinCount int
+	MinCount int `yaml:"min_count" range:"[0,inf)" doc:"Cells smaller than this follow balance.small_cells."`
 	// SmallCells is the policy for cells below MinCount
 	// (balance.small_cells).
-	SmallCells Policy
+	SmallCells Policy `yaml:"small_cells" doc:"merge small cells into one 'other' cell, skip them (kept once, unbalanced), or fail."`
 	// Unknown is the policy for samples with an unknown value of a By
 	// attribute (balance.unknown).
-	Unknown Policy
+	Unknown Policy `yaml:"unknown" doc:"Samples with an unknown value of a balanced attribute: balance them as an 'unknown' group, skip them, or fail."`
 	// LDS configures label-distribution smoothing of the age target
 	// (balance.lds).
-	LDS LDS
+	LDS LDS `yaml:"lds"`
 	// Rake bounds the iterative proportional fitting of marginal mode
 	// (balance.rake).
-	Rake Rake
+	Rake Rake `yaml:"rake"`
 	// Seed is the run seed; copies, undersampling and augmentation seeds
 	// follow from it.
-	Seed uint64
+	Seed uint64 `yaml:"-"`
 }
 
 // LDS configures label-distribution smoothing (Yang et al., "Delving into
@@ -111,25 +119,25 @@ type Options struct {
 // smoothed density at its age.
 type LDS struct {
 	// Enabled turns LDS on (balance.lds.enabled).
-	Enabled bool
+	Enabled bool `yaml:"enabled" doc:"Label-distribution smoothing of the age target (Yang et al. 2021): weights by inverse smoothed age density; combines with the strategies above."`
 	// Sigma is the kernel's standard deviation in years (balance.lds.sigma).
-	Sigma float64
+	Sigma float64 `yaml:"sigma" range:"(0,inf)" doc:"Gaussian kernel standard deviation, in years."`
 	// KernelSize is the kernel's width in bins, odd (balance.lds.kernel_size).
-	KernelSize int
+	KernelSize int `yaml:"kernel_size" range:"[1,inf)" doc:"Kernel width in bins (odd)."`
 	// BinWidth is the histogram bin width in years (balance.lds.bin_width).
-	BinWidth float64
+	BinWidth float64 `yaml:"bin_width" range:"(0,inf)" doc:"Age histogram bin width, in years."`
 	// Power is the exponent of the inverse density: 1 for inverse, 0.5 for
 	// square-root inverse (balance.lds.power).
-	Power float64
+	Power float64 `yaml:"power" range:"(0,1]" doc:"Exponent of the inverse density: 1 inverse, 0.5 square-root inverse (milder)."`
 }
 
 // Rake bounds the iterative proportional fitting of marginal mode.
 type Rake struct {
 	// MaxIterations caps the fitting sweeps (balance.rake.max_iterations).
-	MaxIterations int
+	MaxIterations int `yaml:"max_iterations" range:"[1,inf)" doc:"Marginal mode: cap on fitting sweeps."`
 	// Tolerance is the largest relative marginal error accepted
 	// (balance.rake.tolerance).
-	Tolerance float64
+	Tolerance float64 `yaml:"tolerance" range:"(0,1)" doc:"Marginal mode: largest relative marginal error accepted."`
 }
 
 // DefaultOptions returns the defaults the config schema should offer: no
@@ -152,15 +160,9 @@ func DefaultOptions() Options {
 // Validate checks the options without looking at data. Errors name the
 // YAML key and list the accepted values.
 func (o Options) Validate() error {
-	var errs []error
+	errs := []error{spec.Check("balance", &o)}
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	if !slices.Contains(strategies, o.Strategy) {
-		add("balance.strategy: %q is not one of %s", o.Strategy, join(strategies))
-	}
-	if o.Mode != ModeJoint && o.Mode != ModeMarginal {
-		add("balance.mode: %q is not one of joint, marginal", o.Mode)
-	}
 	if o.Mode == ModeMarginal && o.Strategy == StrategyUndersample {
 		add("balance.mode: marginal works with oversample and reweight, not undersample (dropping samples cannot meet every marginal)")
 	}
@@ -180,50 +182,16 @@ func (o Options) Validate() error {
 	if _, err := parseTarget(o.Target, o.Strategy); err != nil {
 		errs = append(errs, err)
 	}
-	if o.MinCount < 0 {
-		add("balance.min_count: %d is negative", o.MinCount)
-	}
-	if !slices.Contains(policies, o.SmallCells) {
-		add("balance.small_cells: %q is not one of %s", o.SmallCells, join(policies))
-	}
-	if !slices.Contains(policies, o.Unknown) {
-		add("balance.unknown: %q is not one of %s", o.Unknown, join(policies))
-	}
-	if o.LDS.Enabled {
-		errs = append(errs, o.LDS.validate())
-	}
-	if o.Mode == ModeMarginal {
-		if o.Rake.MaxIterations < 1 {
-			add("balance.rake.max_iterations: %d must be at least 1", o.Rake.MaxIterations)
-		}
-		if !(o.Rake.Tolerance > 0 && o.Rake.Tolerance < 1) {
-			add("balance.rake.tolerance: %v must be in (0, 1)", o.Rake.Tolerance)
-		}
+	if o.LDS.KernelSize%2 == 0 {
+		add("balance.lds.kernel_size: %d must be an odd number of bins", o.LDS.KernelSize)
 	}
 	return errors.Join(errs...)
 }
 
-func (l LDS) validate() error {
-	var errs []error
-	if !(l.Sigma > 0) || math.IsInf(l.Sigma, 0) {
-		errs = append(errs, fmt.Errorf("balance.lds.sigma: %v must be a positive number of years", l.Sigma))
-	}
-	if l.KernelSize < 1 || l.KernelSize%2 == 0 {
-		errs = append(errs, fmt.Errorf("balance.lds.kernel_size: %d must be a positive odd number of bins", l.KernelSize))
-	}
-	if !(l.BinWidth > 0) || math.IsInf(l.BinWidth, 0) {
-		errs = append(errs, fmt.Errorf("balance.lds.bin_width: %v must be a positive number of years", l.BinWidth))
-	}
-	if !(l.Power > 0 && l.Power <= 1) {
-		errs = append(errs, fmt.Errorf("balance.lds.power: %v must be in (0, 1] (1 = inverse, 0.5 = square-root inverse)", l.Power))
-	}
-	return errors.Join(errs...)
-}
-
-func join[T ~string](list []T) string {
+func names[T ~string](list []T) []string {
 	s := make([]string, len(list))
 	for i, v := range list {
 		s[i] = string(v)
 	}
-	return strings.Join(s, ", ")
+	return s
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // AgeGroups bins ages into labelled groups: [Edges[0], Edges[1]),
@@ -11,6 +12,56 @@ import (
 type AgeGroups struct {
 	Edges  []float64
 	Labels []string // one per edge
+}
+
+// FromConfig reads the inner edges (age_edges: [20, 40, 60]); the first
+// group starts at 0.
+func (g *AgeGroups) FromConfig(raw any) error {
+	list, ok := raw.([]any)
+	if !ok {
+		return fmt.Errorf("expected a list of inner edges such as [20, 40, 60], got %v", raw)
+	}
+	edges := []float64{0}
+	for i, it := range list {
+		x, ok := toFloat(it)
+		if !ok {
+			return fmt.Errorf("item %d: expected a number, got %v", i+1, it)
+		}
+		edges = append(edges, x)
+	}
+	ng, err := NewAgeGroups(edges, nil)
+	if err != nil {
+		return err
+	}
+	*g = ng
+	return nil
+}
+
+// ToConfig writes the inner edges.
+func (g AgeGroups) ToConfig() any {
+	out := []any{}
+	for _, e := range g.Edges[min(1, len(g.Edges)):] {
+		out = append(out, e)
+	}
+	return out
+}
+
+// ConfigType names the setting's form in the config reference.
+func (AgeGroups) ConfigType() string { return "list of numbers" }
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		return f, err == nil
+	}
+	return 0, false
 }
 
 // DefaultAgeGroups are the original study's bins: 0-19, 20-39, 40-59, 60+.

@@ -1,25 +1,55 @@
 package dataset
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+
+	"fairage/internal/spec"
 )
 
 // APPARealOptions selects what to read from an APPA-REAL release.
 type APPARealOptions struct {
 	// Target is the regression target: "apparent" (default: the mean of the
 	// raters' apparent ages) or "real".
-	Target string
+	Target APPARealTarget `yaml:"target" doc:"Regression target: the raters' mean apparent age or the real age."`
 	// FullImages reads the uncropped images instead of the "_face.jpg"
 	// face crops the study used.
-	FullImages bool
+	FullImages bool `yaml:"full_images" doc:"Use the uncropped images instead of the _face.jpg crops."`
 	// Splits lists the splits to read. Empty: each of train, valid and test
 	// whose gt_avg file exists (at least one must); listed splits must exist.
-	Splits []string
+	Splits []string `yaml:"-"`
+}
+
+// APPARealTarget is the APPA-REAL regression target.
+type APPARealTarget string
+
+// Values lists the targets.
+func (APPARealTarget) Values() []string { return []string{"apparent", "real"} }
+
+func init() {
+	RegisterAdapter(Adapter{Name: "appa-real", Doc: "The APPA-REAL release layout: gt_avg_{train,valid,test}.csv, allcategories_{train,valid,test}.csv and the train/ valid/ test/ folders; the dataset's splits are kept.",
+		New: func() AdapterConfig { return &APPARealOptions{Target: "apparent"} }})
+}
+
+// Validate checks the settings (data.appa_real.*).
+func (o *APPARealOptions) Validate() error { return spec.Check("data.appa_real", o) }
+
+// Open reads the release folder data.root.
+func (o *APPARealOptions) Open(_ context.Context, env OpenEnv) (Source, error) {
+	if env.Root == "" {
+		return nil, errors.New("data.root: the appa-real adapter needs the dataset folder")
+	}
+	return OpenAPPAReal(env.Root, *o)
+}
+
+// InputFiles lists every regular file under data.root.
+func (o *APPARealOptions) InputFiles(ctx context.Context, env OpenEnv) ([]string, error) {
+	return walkRegularFiles(ctx, env.Root)
 }
 
 // APPA-REAL label codes mapped to fairage's values; names already equal to

@@ -2,41 +2,100 @@ package dataset
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"fairage/internal/spec"
 )
 
 // CSVOptions describes a user's own metadata table and images.
 type CSVOptions struct {
 	// Path is the metadata file: .csv, .tsv or .parquet (by extension).
-	Path string
+	Path string `yaml:"path" path:"config" doc:"Metadata table (.csv, .tsv or .parquet)."`
 	// Root is the folder the file column is relative to and that every
 	// image must stay inside (default: the folder of Path).
-	Root string
+	Root string `yaml:"-"`
 	// Columns maps fields to the table's column names; an unset field uses
 	// the column of the same name (file, age, gender, ...) when present.
 	// File and age are required.
-	Columns ColumnMap
+	Columns ColumnMap `yaml:"columns"`
 	// Values maps raw labels to fairage's, per attribute (gender,
 	// ethnicity, expression, split), e.g. {"gender": {"0": "male", "1":
 	// "female"}}. Matching ignores case; unmapped labels pass through
 	// lower-cased.
-	Values map[string]map[string]string
+	Values map[string]map[string]string `yaml:"values" doc:"Value mapping per attribute, e.g. {gender: {'0': male, '1': female}}; matching ignores case."`
 	// Allowed lists the accepted values per attribute after mapping; an
 	// attribute without an entry accepts any value.
-	Allowed map[string][]string
+	Allowed map[string][]string `yaml:"-"`
 	// Comma is the field delimiter of text files (default ',' or '\t' for
 	// .tsv).
-	Comma rune
+	Comma rune `yaml:"-"`
 }
 
 // ColumnMap names the table columns holding each field. ID defaults to the
-// file path without its extension when the table has no id column.
+// file path without its extension when the table has no id column; an
+// unset field uses the column of the same name.
 type ColumnMap struct {
-	ID, File, Age, RealAge, Gender, Ethnicity, Expression, Split, NearDupGroup string
+	ID           string `yaml:"id" doc:"Column with the sample id (default: the file path without extension)."`
+	File         string `yaml:"file" doc:"Column with the image path, relative to data.root (required; default column: file)."`
+	Age          string `yaml:"age" doc:"Column with the target age in years (required; default column: age)."`
+	RealAge      string `yaml:"real_age" doc:"Column with the real age, when the target is an apparent age."`
+	Gender       string `yaml:"gender" doc:"Column with gender."`
+	Ethnicity    string `yaml:"ethnicity" doc:"Column with ethnicity."`
+	Expression   string `yaml:"expression" doc:"Column with expression."`
+	Split        string `yaml:"split" doc:"Column with the dataset's own split (train, valid, test)."`
+	NearDupGroup string `yaml:"near_dup_group" doc:"Column tying near-duplicate images together."`
+}
+
+func init() {
+	RegisterAdapter(Adapter{Name: "csv", Doc: "Any CSV/TSV/Parquet table with column and value mappings; images under data.root (default: the table's folder).",
+		New: func() AdapterConfig { return &CSVOptions{} }})
+}
+
+// Validate checks the settings (data.csv.*).
+func (o *CSVOptions) Validate() error {
+	errs := []error{spec.Check("data.csv", o)}
+	for _, attr := range slices.Sorted(maps.Keys(o.Values)) {
+		switch attr {
+		case AttrGender, AttrEthnicity, AttrExpression, "split":
+		default:
+			errs = append(errs, fmt.Errorf("data.csv.values.%s: %q is not gender, ethnicity, expression or split", attr, attr))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Open reads the table data.csv.path.
+func (o *CSVOptions) Open(ctx context.Context, env OpenEnv) (Source, error) {
+	if o.Path == "" {
+		return nil, errors.New("data.csv.path: the csv adapter needs the metadata table")
+	}
+	opts := *o
+	opts.Root, opts.Allowed = env.Root, env.Allowed
+	return OpenCSV(ctx, opts)
+}
+
+// InputFiles lists the table and every regular file under the image root
+// (data.root, default the table's folder).
+func (o *CSVOptions) InputFiles(ctx context.Context, env OpenEnv) ([]string, error) {
+	root := env.Root
+	if root == "" && o.Path != "" {
+		root = filepath.Dir(o.Path)
+	}
+	files, err := walkRegularFiles(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	if o.Path != "" && !slices.Contains(files, o.Path) {
+		files = append(files, o.Path)
+	}
+	return files, nil
 }
 
 // OpenCSV reads a CSV, TSV or Parquet metadata table with a configurable

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
+	"maps"
 	"runtime"
+	"slices"
 	"sync"
 
 	"fairage/internal/progress"
+	"fairage/internal/spec"
 )
 
 // IngestOptions controls validation, decoding and packing. Start from
@@ -17,36 +19,37 @@ import (
 // speed and memory but never the result, default when zero).
 type IngestOptions struct {
 	// Size is the side of the square packed images in pixels (default 64).
-	Size int
+	Size int `yaml:"image_size" range:"[16,1024]" doc:"Side of the square images packed for training, in pixels."`
 	// Fit turns non-square images square: FitCrop (default) or FitPad.
-	Fit Fit
+	Fit Fit `yaml:"fit" doc:"How non-square images become square: central crop or pad."`
 	// Resample is the interpolation kernel (default ResampleBiLinear: after
 	// the box pre-reduction a tent filter anti-aliases well at half the
 	// cost of CatmullRom, which is sharper and costs about 0.2 ms more per
 	// 200×200 image).
-	Resample Resample
+	Resample Resample `yaml:"resample" doc:"Resizing kernel."`
 	// MinAge and MaxAge bound the accepted target (and real) age, inclusive
 	// (default 0 and 120).
-	MinAge, MaxAge float64
+	MinAge float64 `yaml:"age_min" range:"[0,150]" doc:"Rows with an age below are rejected (age_out_of_range)."`
+	MaxAge float64 `yaml:"age_max" range:"[0,150]" doc:"Rows with an age above are rejected."`
 	// AgeGroups bins the target age into age_group (default
 	// DefaultAgeGroups: 0-19, 20-39, 40-59, 60+).
-	AgeGroups AgeGroups
+	AgeGroups AgeGroups `yaml:"age_edges" doc:"Inner edges of the samples' age_group (used by balance and split): [20, 40, 60] gives 0-19, 20-39, 40-59, 60+."`
 	// Allowed overrides, per attribute (gender, ethnicity, expression), the
 	// values the source's Vocabulary accepts. An empty list accepts any.
-	Allowed map[string][]string
+	Allowed map[string][]string `yaml:"allowed" doc:"Accepted values per attribute after mapping, e.g. {gender: [female, male]}; other values are rejected (unknown_value). Unset: the adapter's vocabulary."`
 	// MaxRejectFraction is the largest fraction of rows that may be
 	// rejected before Ingest fails (default 0.05; 0 means none may be).
-	MaxRejectFraction float64
+	MaxRejectFraction float64 `yaml:"max_reject_fraction" range:"[0,1]" doc:"Above this fraction of rejected rows the ingest fails with a summary; below it, it warns with counts."`
 	// MaxImagePixels refuses images declaring more pixels (default 50e6),
 	// before they are decoded.
-	MaxImagePixels int64
+	MaxImagePixels int64 `yaml:"-"`
 	// MaxFileBytes refuses larger image files (default 64 MiB).
-	MaxFileBytes int64
+	MaxFileBytes int64 `yaml:"-"`
 	// Workers decode in parallel (0: GOMAXPROCS).
-	Workers int
+	Workers int `yaml:"workers" range:"[0,1024]" fingerprint:"-" doc:"Decoding goroutines (0: one per CPU); the output does not depend on it."`
 	// Window bounds the images being decoded or waiting to be packed in
 	// input order, and so the memory (0: 4 × Workers).
-	Window int
+	Window int `yaml:"-"`
 }
 
 // DefaultIngestOptions returns the defaults documented on each field.
@@ -64,42 +67,36 @@ func DefaultIngestOptions() IngestOptions {
 	}
 }
 
-// check validates the options and completes AgeGroups' labels.
-func (o *IngestOptions) check() error {
+// Validate checks the options, naming the data.* keys.
+func (o *IngestOptions) Validate() error {
+	return errors.Join(spec.Check("data", o), o.rules())
+}
+
+// rules checks what the field declarations cannot: relations between
+// fields, and that the age groups are well formed.
+func (o *IngestOptions) rules() error {
 	var errs []error
-	if o.Size <= 0 || o.Size > 4096 {
-		errs = append(errs, fmt.Errorf("size %d must be in [1, 4096]", o.Size))
-	}
-	if o.Fit != FitCrop && o.Fit != FitPad {
-		errs = append(errs, fmt.Errorf("fit %q must be %q or %q", o.Fit, FitCrop, FitPad))
-	}
-	if _, err := o.Resample.interpolator(); err != nil {
-		errs = append(errs, err)
-	}
-	if !(o.MinAge < o.MaxAge) || math.IsInf(o.MinAge, 0) || math.IsInf(o.MaxAge, 0) {
-		errs = append(errs, fmt.Errorf("age range [%g, %g] must be finite with min below max", o.MinAge, o.MaxAge))
+	if !(o.MinAge < o.MaxAge) {
+		errs = append(errs, fmt.Errorf("data.age_min: %g must be below data.age_max (%g)", o.MinAge, o.MaxAge))
 	}
 	// NewAgeGroups also labels groups given by edges only.
 	switch g, err := NewAgeGroups(o.AgeGroups.Edges, o.AgeGroups.Labels); {
 	case err != nil:
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("data.age_edges: %w", err))
 	case g.Edges[0] > o.MinAge:
-		errs = append(errs, fmt.Errorf("age groups start at %g but ages from %g are accepted; lower the first edge or raise min age", g.Edges[0], o.MinAge))
+		errs = append(errs, fmt.Errorf("data.age_edges: age groups start at %g but ages from %g are accepted; lower the first edge or raise data.age_min", g.Edges[0], o.MinAge))
 	default:
 		o.AgeGroups = g
-	}
-	if !(o.MaxRejectFraction >= 0 && o.MaxRejectFraction <= 1) {
-		errs = append(errs, fmt.Errorf("max reject fraction %g must be in [0, 1]", o.MaxRejectFraction))
 	}
 	if o.MaxImagePixels <= 0 || o.MaxFileBytes <= 0 {
 		errs = append(errs, fmt.Errorf("max image pixels (%d) and max file bytes (%d) must be positive", o.MaxImagePixels, o.MaxFileBytes))
 	}
-	if o.Workers < 0 || o.Window < 0 {
-		errs = append(errs, fmt.Errorf("workers (%d) and window (%d) must not be negative", o.Workers, o.Window))
+	if o.Window < 0 {
+		errs = append(errs, fmt.Errorf("window (%d) must not be negative", o.Window))
 	}
-	for attr := range o.Allowed {
+	for _, attr := range slices.Sorted(maps.Keys(o.Allowed)) {
 		if attr != AttrGender && attr != AttrEthnicity && attr != AttrExpression {
-			errs = append(errs, fmt.Errorf("allowed values given for %q, which is not gender, ethnicity or expression", attr))
+			errs = append(errs, fmt.Errorf("data.allowed.%s: %q is not gender, ethnicity or expression", attr, attr))
 		}
 	}
 	return errors.Join(errs...)
@@ -136,7 +133,7 @@ type job struct {
 func Ingest(ctx context.Context, src Source, opts IngestOptions, packPath string, tracker progress.Tracker) (samples []Sample, rejected []Rejection, err error) {
 	tracker = progress.OrDiscard(tracker)
 	defer tracker.Finish()
-	if err := opts.check(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("ingest %s: options: %w", src.Name(), err)
 	}
 	workers := opts.Workers

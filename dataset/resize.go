@@ -21,6 +21,9 @@ const (
 	FitPad Fit = "pad"
 )
 
+// Values lists the fit modes (config: data.fit).
+func (Fit) Values() []string { return []string{string(FitCrop), string(FitPad)} }
+
 // Resample names an interpolation kernel of golang.org/x/image/draw.
 type Resample string
 
@@ -34,6 +37,11 @@ const (
 	ResampleApproxBiLinear Resample = "approxbilinear"
 	ResampleNearest        Resample = "nearest"
 )
+
+// Values lists the kernels (config: data.resample).
+func (Resample) Values() []string {
+	return []string{string(ResampleBiLinear), string(ResampleCatmullRom), string(ResampleApproxBiLinear), string(ResampleNearest)}
+}
 
 func (r Resample) interpolator() (draw.Interpolator, error) {
 	switch r {

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"fairage/internal/seedmix"
+	"fairage/internal/spec"
 )
 
 // Split modes.
@@ -26,17 +28,25 @@ const (
 type SplitOptions struct {
 	// Mode is SplitAuto (default when empty), SplitSource or
 	// SplitStratified.
-	Mode string
+	Mode SplitMode `yaml:"mode" doc:"auto keeps the dataset's splits when every sample has one and stratifies when none has; source requires them; stratified always draws new ones."`
 	// Train, Valid and Test are the fractions of samples in each split;
 	// they must sum to 1 (default 0.7, 0.15, 0.15).
-	Train, Valid, Test float64
+	Train float64 `yaml:"train" range:"(0,1]" doc:"Fraction of samples in the training split."`
+	Valid float64 `yaml:"valid" range:"[0,1]" doc:"Fraction in the validation split (early stopping, reduce-on-plateau)."`
+	Test  float64 `yaml:"test" range:"[0,1]" doc:"Fraction in the test split (the audit's default)."`
 	// StratifyBy lists the attributes whose combinations keep their
 	// proportions in every split (default gender, ethnicity, expression,
 	// age_group).
-	StratifyBy []string
+	StratifyBy []string `yaml:"stratify_by" doc:"Attributes (gender, ethnicity, expression, age_group) whose combinations keep their proportions in every split."`
 	// Seed fixes the draw.
-	Seed uint64
+	Seed uint64 `yaml:"seed" doc:"Seed of the draw (separate from run.seed, so runs with different model seeds share the split and can be compared pairwise)."`
 }
+
+// SplitMode is how splits are assigned (split.mode).
+type SplitMode string
+
+// Values lists the split modes.
+func (SplitMode) Values() []string { return []string{SplitAuto, SplitSource, SplitStratified} }
 
 // DefaultSplitOptions returns the defaults documented on each field.
 func DefaultSplitOptions() SplitOptions {
@@ -44,26 +54,21 @@ func DefaultSplitOptions() SplitOptions {
 		StratifyBy: slices.Clone(Attributes), Seed: 1}
 }
 
-func (o *SplitOptions) check() error {
-	switch o.Mode {
-	case "", SplitAuto, SplitSource, SplitStratified:
-	default:
-		return fmt.Errorf("mode %q must be auto, source or stratified", o.Mode)
+// Validate checks the options, naming the split.* keys.
+func (o *SplitOptions) Validate() error {
+	if o.Mode == "" {
+		o.Mode = SplitAuto
 	}
-	for _, f := range []float64{o.Train, o.Valid, o.Test} {
-		if !(f >= 0 && f <= 1) {
-			return fmt.Errorf("fractions train %g, valid %g, test %g must each be in [0, 1]", o.Train, o.Valid, o.Test)
-		}
+	errs := []error{spec.Check("split", o)}
+	if sum := o.Train + o.Valid + o.Test; math.Abs(sum-1) > 1e-6 {
+		errs = append(errs, fmt.Errorf("split.train: the fractions train %g, valid %g and test %g sum to %g, not 1", o.Train, o.Valid, o.Test, sum))
 	}
-	if sum := o.Train + o.Valid + o.Test; math.Abs(sum-1) > 1e-6 || o.Train == 0 {
-		return fmt.Errorf("fractions train %g, valid %g, test %g must sum to 1 with a non-empty train split", o.Train, o.Valid, o.Test)
-	}
-	for _, a := range o.StratifyBy {
+	for i, a := range o.StratifyBy {
 		if !IsAttribute(a) {
-			return fmt.Errorf("stratify by %q: not one of %s", a, strings.Join(Attributes, ", "))
+			errs = append(errs, fmt.Errorf("split.stratify_by: item %d, %q is not one of %s", i+1, a, strings.Join(Attributes, ", ")))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Split returns a copy of samples, in the same order, with Split set.
@@ -77,7 +82,7 @@ func (o *SplitOptions) check() error {
 // one unit (in the stratum of the group's first sample), so near-duplicates
 // never straddle two splits.
 func Split(samples []Sample, opts SplitOptions) ([]Sample, error) {
-	if err := opts.check(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("split: %w", err)
 	}
 	out := slices.Clone(samples)

@@ -212,7 +212,7 @@ func TestSplitModes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := DefaultSplitOptions()
-			opts.Mode = tc.mode
+			opts.Mode = SplitMode(tc.mode)
 			out, err := Split(tc.in, opts)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tc.wantErr)

@@ -2,39 +2,41 @@ package dataset
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"fairage/internal/spec"
 )
 
 // SyntheticOptions configures the built-in generator. Start from
 // DefaultSyntheticOptions.
 type SyntheticOptions struct {
 	// Count is the number of images (default 2000).
-	Count int
+	Count int `yaml:"count" range:"[10,10000000]" doc:"Number of synthetic faces."`
 	// Size is the image side in pixels (default 64; 16 to 1024).
-	Size int
+	Size int `yaml:"-"`
 	// Seed fixes labels and pixels: the same options give the same bytes.
-	Seed uint64
-	// AgeMin and AgeMax bound the uniformly drawn integer ages (default 1
-	// and 80).
-	AgeMin, AgeMax float64
+	Seed uint64 `yaml:"seed" doc:"Seed of the synthetic dataset (separate from run.seed so models can vary while the data stays)."`
+	// Ages bounds the uniformly drawn integer ages (default 1 to 80).
+	Ages AgeRange `yaml:"age_range" doc:"[min, max] of the uniformly drawn ages, within [0, 120]."`
 	// Proportions gives, per attribute (gender, ethnicity, expression), the
 	// weight of each value; weights are normalised and met exactly, up to
 	// rounding, by quota rather than by chance.
-	Proportions map[string]map[string]float64
+	Proportions map[string]map[string]float64 `yaml:"proportions" doc:"Group weights per attribute, e.g. {ethnicity: {group_a: 0.6, group_b: 0.25, group_c: 0.15}} (the default for ethnicity)."`
 	// CueNoise is the standard deviation, in years, of the gap between a
 	// face's labelled age and the age its features are drawn at, for
 	// everyone (default 2): the irreducible error of a perfect model.
-	CueNoise float64
+	CueNoise float64 `yaml:"cue_noise" range:"[0,100]" doc:"Years of noise between every face's label and the age its features show (irreducible error)."`
 	// GroupCueNoise adds, per attribute and value, a further standard
 	// deviation in years for members of that group (variances add). This
 	// is the part of the planted bias no model can remove: its error is
 	// larger for these groups however well it learns (default: ethnicity
 	// group_c, 2 years).
-	GroupCueNoise map[string]map[string]float64
+	GroupCueNoise map[string]map[string]float64 `yaml:"group_cue_noise" doc:"Extra noise in years per attribute and group: the part of the planted bias no model can remove, e.g. {ethnicity: {group_c: 2}} (the default)."`
 	// GroupAgeShift makes, per attribute and value, members of that group
 	// look older (positive) or younger (negative) than their age by that
 	// many years: their features are drawn at age + shift (shifts of several
@@ -42,19 +44,34 @@ type SyntheticOptions struct {
 	// examples: this is the part of the planted gap that scarcity causes
 	// and balancing can shrink, where GroupCueNoise is the part no model
 	// can remove (default: ethnicity group_c, 15 years).
-	GroupAgeShift map[string]map[string]float64
+	GroupAgeShift map[string]map[string]float64 `yaml:"group_age_shift" doc:"Years older (positive) or younger (negative) each group's faces look than their age: the part of the planted bias a model learns to undo only from the group's own examples, so balancing can shrink it, e.g. {ethnicity: {group_c: 15}} (the default); {ethnicity: {group_c: 0}} turns it off."`
 }
+
+// AgeRange is a [min, max] range of ages, written as a two-number list.
+type AgeRange struct{ Min, Max float64 }
+
+// FromConfig reads [min, max].
+func (r *AgeRange) FromConfig(raw any) error {
+	lo, hi, err := spec.Pair(raw)
+	r.Min, r.Max = lo, hi
+	return err
+}
+
+// ToConfig writes [min, max].
+func (r AgeRange) ToConfig() any { return []any{r.Min, r.Max} }
+
+// ConfigType names the setting's form in the config reference.
+func (AgeRange) ConfigType() string { return "[min, max]" }
 
 // DefaultSyntheticOptions returns the defaults documented on each field.
 // Ethnicity values are neutral names (group_a, group_b, group_c) for three
 // skin tones: the generator models no real population.
 func DefaultSyntheticOptions() SyntheticOptions {
 	return SyntheticOptions{
-		Count:  2000,
-		Size:   64,
-		Seed:   1,
-		AgeMin: 1,
-		AgeMax: 80,
+		Count: 2000,
+		Size:  64,
+		Seed:  1,
+		Ages:  AgeRange{Min: 1, Max: 80},
 		Proportions: map[string]map[string]float64{
 			AttrGender:     {"female": 0.5, "male": 0.5},
 			AttrEthnicity:  {"group_a": 0.6, "group_b": 0.25, "group_c": 0.15},
@@ -66,15 +83,45 @@ func DefaultSyntheticOptions() SyntheticOptions {
 	}
 }
 
-func (o *SyntheticOptions) check() error {
+func init() {
+	RegisterAdapter(Adapter{Name: "synthetic", Doc: "The built-in generator of face-like drawings with a planted bias: a demonstration and a test oracle, not a substitute for real faces.",
+		New: func() AdapterConfig { o := DefaultSyntheticOptions(); return &o }})
+}
+
+// Validate checks the settings (data.synthetic.*).
+func (o *SyntheticOptions) Validate() error {
+	if err := spec.Check("data.synthetic", o); err != nil {
+		return err
+	}
+	if err := o.rules(); err != nil {
+		return fmt.Errorf("data.synthetic: %w", err)
+	}
+	return nil
+}
+
+// Open draws the dataset at data.image_size.
+func (o *SyntheticOptions) Open(_ context.Context, env OpenEnv) (Source, error) {
+	opts := *o
+	opts.Size = env.Size
+	src, err := NewSynthetic(opts)
+	if err != nil {
+		return nil, fmt.Errorf("data.synthetic: %w", err)
+	}
+	return src, nil
+}
+
+// InputFiles is empty: the images are drawn in memory.
+func (o *SyntheticOptions) InputFiles(context.Context, OpenEnv) ([]string, error) { return nil, nil }
+
+func (o *SyntheticOptions) rules() error {
 	if o.Count <= 0 {
 		return fmt.Errorf("count %d must be positive", o.Count)
 	}
 	if o.Size < 16 || o.Size > 1024 {
 		return fmt.Errorf("size %d must be in [16, 1024]", o.Size)
 	}
-	if !(o.AgeMin >= 0 && o.AgeMin <= o.AgeMax && o.AgeMax <= 120) {
-		return fmt.Errorf("age range [%g, %g] must lie within [0, 120] with min <= max", o.AgeMin, o.AgeMax)
+	if !(o.Ages.Min >= 0 && o.Ages.Min <= o.Ages.Max && o.Ages.Max <= 120) {
+		return fmt.Errorf("age range [%g, %g] must lie within [0, 120] with min <= max", o.Ages.Min, o.Ages.Max)
 	}
 	if !(o.CueNoise >= 0) {
 		return fmt.Errorf("cue noise %g must not be negative", o.CueNoise)
@@ -139,7 +186,7 @@ func NewSynthetic(opts SyntheticOptions) (Source, error) {
 
 // buildSynthetic returns the source and, for tests, each record's face.
 func buildSynthetic(opts SyntheticOptions) (*listSource, []face, error) {
-	if err := opts.check(); err != nil {
+	if err := opts.rules(); err != nil {
 		return nil, nil, fmt.Errorf("synthetic: %w", err)
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
@@ -159,7 +206,7 @@ func buildSynthetic(opts SyntheticOptions) (*listSource, []face, error) {
 	faces := make([]face, opts.Count)
 	for i := range src.records {
 		r := Record{Source: "synthetic", Row: int64(i + 1), ID: fmt.Sprintf("syn_%06d", i+1), RealAge: math.NaN()}
-		r.Age = math.Round(opts.AgeMin + rng.Float64()*(opts.AgeMax-opts.AgeMin))
+		r.Age = math.Round(opts.Ages.Min + rng.Float64()*(opts.Ages.Max-opts.Ages.Min))
 		r.Gender, r.Ethnicity, r.Expression = at(labels[AttrGender], i), at(labels[AttrEthnicity], i), at(labels[AttrExpression], i)
 		variance, shift := opts.CueNoise*opts.CueNoise, 0.0
 		// A fixed order keeps the float arithmetic, and so the pixels, reproducible.

@@ -67,8 +67,8 @@ func TestSyntheticRespectsProportions(t *testing.T) {
 		counts[AttrGender][r.Gender]++
 		counts[AttrEthnicity][r.Ethnicity]++
 		counts[AttrExpression][r.Expression]++
-		if r.Age < opts.AgeMin || r.Age > opts.AgeMax || r.Age != math.Round(r.Age) {
-			t.Fatalf("age %g outside [%g, %g] or not whole", r.Age, opts.AgeMin, opts.AgeMax)
+		if r.Age < opts.Ages.Min || r.Age > opts.Ages.Max || r.Age != math.Round(r.Age) {
+			t.Fatalf("age %g outside [%g, %g] or not whole", r.Age, opts.Ages.Min, opts.Ages.Max)
 		}
 	}
 	for attr, weights := range opts.Proportions {
@@ -150,7 +150,7 @@ func TestSyntheticOptionErrors(t *testing.T) {
 	}{
 		{"no images", func(o *SyntheticOptions) { o.Count = 0 }},
 		{"tiny images", func(o *SyntheticOptions) { o.Size = 8 }},
-		{"inverted ages", func(o *SyntheticOptions) { o.AgeMin, o.AgeMax = 50, 10 }},
+		{"inverted ages", func(o *SyntheticOptions) { o.Ages = AgeRange{Min: 50, Max: 10} }},
 		{"negative noise", func(o *SyntheticOptions) { o.CueNoise = -1 }},
 		{"unknown attribute", func(o *SyntheticOptions) { o.Proportions["mood"] = map[string]float64{"a": 1} }},
 		{"zero weights", func(o *SyntheticOptions) { o.Proportions[AttrGender] = map[string]float64{"female": 0} }},

@@ -1,26 +1,63 @@
 package dataset
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"fairage/internal/spec"
 )
 
 // UTKFaceOptions says where a UTKFace folder keeps its images and labels.
 type UTKFaceOptions struct {
 	// Labels is "auto" (or empty: the metadata file when it exists, else
 	// the file names), "metadata" or "filename".
-	Labels string
+	Labels UTKFaceLabels `yaml:"labels" doc:"Labels from metadata.csv or from UTKFace file names (age_gender_race_date.jpg); auto uses the metadata file when present."`
 	// Metadata is the label file relative to the root (default
 	// "metadata.csv") with columns file, age, gender, ethnicity and
 	// optionally expression and near_dup_group.
-	Metadata string
+	Metadata string `yaml:"metadata" doc:"Metadata file, relative to data.root."`
 	// Images is the image folder relative to the root (default "images"
 	// when that folder exists, else the root itself).
-	Images string
+	Images string `yaml:"-"`
+}
+
+// UTKFaceLabels says where UTKFace labels come from.
+type UTKFaceLabels string
+
+// Values lists the label sources.
+func (UTKFaceLabels) Values() []string { return []string{"auto", "metadata", "filename"} }
+
+// DefaultUTKFaceOptions returns the defaults: labels from metadata.csv when
+// present.
+func DefaultUTKFaceOptions() UTKFaceOptions {
+	return UTKFaceOptions{Labels: "auto", Metadata: "metadata.csv"}
+}
+
+func init() {
+	RegisterAdapter(Adapter{Name: "utkface", Doc: "A folder of UTKFace crops with metadata.csv (file, age, gender, ethnicity[, expression][, near_dup_group]), or labels from UTKFace file names.",
+		New: func() AdapterConfig { o := DefaultUTKFaceOptions(); return &o }})
+}
+
+// Validate checks the settings (data.utkface.*).
+func (o *UTKFaceOptions) Validate() error { return spec.Check("data.utkface", o) }
+
+// Open reads the folder data.root.
+func (o *UTKFaceOptions) Open(_ context.Context, env OpenEnv) (Source, error) {
+	if env.Root == "" {
+		return nil, errors.New("data.root: the utkface adapter needs the dataset folder")
+	}
+	return OpenUTKFace(env.Root, *o)
+}
+
+// InputFiles lists every regular file under data.root.
+func (o *UTKFaceOptions) InputFiles(ctx context.Context, env OpenEnv) ([]string, error) {
+	return walkRegularFiles(ctx, env.Root)
 }
 
 // UTKFace label codes: gender 0 male, 1 female; race 0 white, 1 black,
@@ -61,7 +98,7 @@ func OpenUTKFace(root string, opts UTKFaceOptions) (Source, error) {
 		return nil, fmt.Errorf("utkface: images folder %q must lie inside the dataset folder", opts.Images)
 	}
 	_, metaErr := os.Stat(filepath.Join(root, opts.Metadata))
-	mode := opts.Labels
+	mode := string(opts.Labels)
 	if mode == "" || mode == "auto" {
 		mode = "filename"
 		if metaErr == nil {

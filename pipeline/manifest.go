@@ -22,7 +22,7 @@ type Manifest struct {
 	ConfigChain []string          `json:"config_chain"`
 	Config      map[string]any    `json:"config"`
 	Seed        int               `json:"seed"`
-	Status      string            `json:"status"` // running, completed, failed, interrupted
+	Status      RunStatus         `json:"status"`
 	Error       string            `json:"error,omitempty"`
 	Started     time.Time         `json:"started"`
 	Finished    time.Time         `json:"finished,omitempty"`
@@ -35,7 +35,7 @@ type Manifest struct {
 // StageRecord is one stage's entry in the manifest.
 type StageRecord struct {
 	Name         string            `json:"name"`
-	Status       string            `json:"status"` // ran, skipped (fresh, or not selected by --only/--from), failed, interrupted
+	Status       StageOutcome      `json:"status"`
 	Reason       string            `json:"reason"`
 	Fingerprint  string            `json:"fingerprint"`
 	ConfigDigest string            `json:"config_digest"`

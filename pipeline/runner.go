@@ -12,11 +12,22 @@ import (
 	"strings"
 	"time"
 
+	"fairage/config"
 	"fairage/internal/progress"
 )
 
 // Graph is the ordered list of stages; each stage's inputs come earlier.
-type Graph struct{ stages []Stage }
+// Omitted lists stages this config's graph leaves out, with why.
+type Graph struct {
+	stages  []Stage
+	omitted []Omitted
+}
+
+// Omit records stages left out of the graph, for the log and manifest.
+func (g *Graph) Omit(o ...Omitted) { g.omitted = append(g.omitted, o...) }
+
+// Omitted lists the stages left out, with why.
+func (g *Graph) Omitted() []Omitted { return g.omitted }
 
 // NewGraph checks that names are unique and inputs refer to earlier stages.
 func NewGraph(stages ...Stage) (*Graph, error) {
@@ -71,12 +82,18 @@ type RunOptions struct {
 	// Versions are extra component versions for the manifest (e.g. TensorFlow).
 	Versions map[string]string
 	Args     []string
+	// Config is the resolved config as nested mappings, ConfigFile and
+	// ConfigChain the files it came from, for the manifest; Seed is the
+	// run seed it records.
+	Config      map[string]any
+	ConfigFile  string
+	ConfigChain []string
+	Seed        int
 }
 
-// Runner executes a graph for a config.
+// Runner executes a graph. The stages carry their own settings.
 type Runner struct {
-	Graph  *Graph
-	Config *Config
+	Graph *Graph
 }
 
 // RunDir is the folder of a run.
@@ -94,16 +111,11 @@ func (r *Runner) Run(ctx context.Context, opts RunOptions) (*Manifest, error) {
 		log := opts.Log
 		opts.Progress = func(label, unit string, total int) progress.Tracker { return progress.New(log, label, unit, total) }
 	}
-	if opts.Name == "" || strings.ContainsAny(opts.Name, `/\`) || opts.Name == "." || opts.Name == ".." {
-		return nil, fmt.Errorf("run name %q: expected a plain folder name (run.name)", opts.Name)
+	if err := CheckRunName(opts.Name); err != nil {
+		return nil, &UsageError{err}
 	}
-	for _, sel := range []struct{ flag, name string }{{"--only", opts.Only}, {"--from", opts.From}, {"--until", opts.Until}} {
-		if sel.name != "" && r.Graph.index(sel.name) < 0 {
-			return nil, fmt.Errorf("%s %s: unknown stage (stages: %s)", sel.flag, sel.name, strings.Join(r.Graph.Names(), ", "))
-		}
-	}
-	if opts.Only != "" && opts.From != "" {
-		return nil, errors.New("--only and --from cannot be combined")
+	if err := r.checkSelection(opts); err != nil {
+		return nil, err
 	}
 	runDir := opts.RunDir()
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
@@ -123,12 +135,12 @@ func (r *Runner) Run(ctx context.Context, opts RunOptions) (*Manifest, error) {
 	m.Finished = time.Now().UTC()
 	switch {
 	case runErr == nil:
-		m.Status = "completed"
+		m.Status = RunCompleted
 	case errors.Is(runErr, context.Canceled):
-		m.Status = "interrupted"
+		m.Status = RunInterrupted
 		m.Error = runErr.Error()
 	default:
-		m.Status = "failed"
+		m.Status = RunFailed
 		m.Error = runErr.Error()
 	}
 	if err := m.write(runDir); err != nil && runErr == nil {
@@ -152,17 +164,65 @@ func (r *Runner) newManifest(opts RunOptions) *Manifest {
 		versions[k] = v
 	}
 	return &Manifest{
-		Name: opts.Name, ConfigFile: r.Config.File, ConfigChain: r.Config.Chain,
-		Config: r.Config.Nested(), Seed: r.seed(), Status: "running",
+		Name: opts.Name, ConfigFile: opts.ConfigFile, ConfigChain: opts.ConfigChain,
+		Config: opts.Config, Seed: opts.Seed, Status: RunRunning,
 		Started: time.Now().UTC(), Host: host, Versions: versions, Args: opts.Args,
 	}
 }
 
-func (r *Runner) seed() int {
-	if f, ok := r.Config.schema.Field("run.seed"); ok && f.Kind == KindInt {
-		return r.Config.Int("run.seed")
+// CheckRunName rejects run names that are not plain folder names or that
+// the runs folder reserves (".cache" and every other dot name).
+func CheckRunName(name string) error {
+	switch {
+	case name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == "..":
+		return fmt.Errorf("run.name: %q: expected a plain folder name", name)
+	case strings.HasPrefix(name, "."):
+		return fmt.Errorf("run.name: %q: names starting with a dot are reserved (the runs folder keeps its cache in %s)", name, cacheDirName)
 	}
-	return 0
+	return nil
+}
+
+// UsageError is a run request that cannot be carried out as given (a
+// selection that runs nothing, a reserved run name); the command exits as
+// for an invalid config.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// checkSelection rejects unknown stages and selections that run nothing.
+func (r *Runner) checkSelection(opts RunOptions) error {
+	if err := r.selectionProblem(opts); err != nil {
+		return &UsageError{err}
+	}
+	return nil
+}
+
+func (r *Runner) selectionProblem(opts RunOptions) error {
+	for _, sel := range []struct{ flag, name string }{{"--only", opts.Only}, {"--from", opts.From}, {"--until", opts.Until}} {
+		if sel.name == "" || r.Graph.index(sel.name) >= 0 {
+			continue
+		}
+		for _, o := range r.Graph.omitted {
+			if o.Name == sel.name {
+				return fmt.Errorf("%s %s: this config has no %s stage (%s)", sel.flag, sel.name, sel.name, o.Reason)
+			}
+		}
+		return fmt.Errorf("%s %s: unknown stage (stages: %s)", sel.flag, sel.name, strings.Join(r.Graph.Names(), ", "))
+	}
+	if opts.Only != "" && opts.From != "" {
+		return errors.New("--only and --from cannot be combined")
+	}
+	if opts.Until != "" {
+		until := r.Graph.index(opts.Until)
+		if opts.From != "" && r.Graph.index(opts.From) > until {
+			return fmt.Errorf("--from %s --until %s selects no stage: %s comes after %s", opts.From, opts.Until, opts.From, opts.Until)
+		}
+		if opts.Only != "" && r.Graph.index(opts.Only) > until {
+			return fmt.Errorf("--only %s --until %s selects no stage: %s comes after %s", opts.Only, opts.Until, opts.Only, opts.Until)
+		}
+	}
+	return nil
 }
 
 // selection says, for stage i, whether it runs (when stale or forced) and
@@ -225,13 +285,19 @@ func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) erro
 		outputs[st.Name()] = c.entry(st.Name(), sum)
 		digests[st.Name()] = rec.OutputDigest
 		if v, ok := st.(Verifier); ok {
-			if err := v.Verify(ctx, r.Config, outputs[st.Name()]); err != nil {
+			if err := v.Verify(ctx, outputs[st.Name()]); err != nil {
 				rec.Check = err.Error()
 				verifyErrs = append(verifyErrs, fmt.Errorf("stage %s: %w", st.Name(), err))
 				fmt.Fprintf(opts.Log, "%-9s check failed: %v\n", st.Name(), err)
 			}
 		}
 		m.Stages = append(m.Stages, rec)
+		for _, o := range r.Graph.omitted {
+			if o.After == st.Name() {
+				fmt.Fprintf(opts.Log, "%-9s not run: %s\n", o.Name, o.Reason)
+				m.Stages = append(m.Stages, StageRecord{Name: o.Name, Status: StageNotApplicable, Reason: o.Reason})
+			}
+		}
 		if err := m.write(runDir); err != nil {
 			return err
 		}
@@ -241,7 +307,7 @@ func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) erro
 
 // reuse links a fresh cached output into the run folder.
 func (r *Runner) reuse(rec *StageRecord, meta *entryMeta, selected bool, opts RunOptions) error {
-	rec.Status, rec.OutputDigest, rec.Stats, rec.ComputedS = "skipped", meta.OutputDigest, meta.Stats, meta.DurationS
+	rec.Status, rec.OutputDigest, rec.Stats, rec.ComputedS = StageSkipped, meta.OutputDigest, meta.Stats, meta.DurationS
 	rec.Reason = skipReason(opts.RunDir(), rec.Name, rec.Fingerprint, selected)
 	if err := link(opts.RunDir(), rec.Name, opts.cache().entry(rec.Name, rec.Fingerprint)); err != nil {
 		return err
@@ -256,14 +322,14 @@ func (r *Runner) compute(ctx context.Context, st Stage, rec *StageRecord, fp fin
 	fmt.Fprintf(opts.Log, "%-9s running: %s\n", rec.Name, rec.Reason)
 	meta, err := r.runStage(ctx, st, rec.Fingerprint, fp, outputs, opts, m)
 	if err != nil {
-		rec.Status = "failed"
+		rec.Status = StageFailed
 		if errors.Is(err, context.Canceled) {
-			rec.Status = "interrupted"
+			rec.Status = StageInterrupted
 		}
 		rec.Reason = err.Error()
 		return err
 	}
-	rec.Status, rec.OutputDigest, rec.Stats, rec.DurationS = "ran", meta.OutputDigest, meta.Stats, meta.DurationS
+	rec.Status, rec.OutputDigest, rec.Stats, rec.DurationS = StageRan, meta.OutputDigest, meta.Stats, meta.DurationS
 	if err := link(opts.RunDir(), rec.Name, opts.cache().entry(rec.Name, rec.Fingerprint)); err != nil {
 		return err
 	}
@@ -279,7 +345,7 @@ func statsText(s Stats) string {
 }
 
 func (r *Runner) fingerprintOf(ctx context.Context, st Stage, digests map[string]string) (fingerprint, error) {
-	fp := fingerprint{Stage: st.Name(), Version: st.Version(), ConfigDigest: r.Config.Digest(st.Sections()...), Inputs: map[string]string{}}
+	fp := fingerprint{Stage: st.Name(), Version: st.Version(), ConfigDigest: config.DeclDigest(st.Settings()), Inputs: map[string]string{}}
 	for _, in := range st.Inputs() {
 		d, ok := digests[in]
 		if !ok {
@@ -288,7 +354,7 @@ func (r *Runner) fingerprintOf(ctx context.Context, st Stage, digests map[string
 		fp.Inputs[in] = d
 	}
 	if ext, ok := st.(ExternalInputs); ok {
-		d, err := ext.InputDigest(ctx, r.Config)
+		d, err := ext.InputDigest(ctx)
 		if err != nil {
 			return fp, fmt.Errorf("stage %s: %w", st.Name(), err)
 		}
@@ -358,7 +424,7 @@ func (r *Runner) runStage(ctx context.Context, st Stage, sum string, fp fingerpr
 	if err := os.MkdirAll(scratch, 0o755); err != nil {
 		return nil, fmt.Errorf("scratch folder: %w", err)
 	}
-	sc := &StageContext{Config: r.Config, Inputs: inputs, OutDir: tmp, RunDir: opts.RunDir(),
+	sc := &StageContext{Inputs: inputs, OutDir: tmp, RunDir: opts.RunDir(),
 		Log: opts.Log, Progress: opts.Progress, Manifest: m, Scratch: scratch, Resume: opts.Resume}
 	start := time.Now()
 	stats, err := runProtected(ctx, st, sc)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"fairage/config"
 )
 
 // textStage is a real stage for runner tests: it reads its input stage's
@@ -18,11 +20,13 @@ type textStage struct {
 	runs                 *atomic.Int32
 	block                chan struct{} // when set, Run waits for ctx or this
 	started              chan struct{} // closed when a blocking Run starts waiting
+	value                string        // its section's value, set by configure
+	decls                []config.Decl
 }
 
-func (s *textStage) Name() string       { return s.name }
-func (s *textStage) Version() string    { return "1" }
-func (s *textStage) Sections() []string { return []string{s.section} }
+func (s *textStage) Name() string            { return s.name }
+func (s *textStage) Version() string         { return "1" }
+func (s *textStage) Settings() []config.Decl { return s.decls }
 func (s *textStage) Inputs() []string {
 	if s.input == "" {
 		return nil
@@ -53,16 +57,43 @@ func (s *textStage) Run(ctx context.Context, sc *StageContext) (Stats, error) {
 		case <-s.block:
 		}
 	}
-	out := fmt.Sprintf("%s%s=%s\n", prev, s.name, sc.Config.String(s.section+".value"))
+	out := fmt.Sprintf("%s%s=%s\n", prev, s.name, s.value)
 	return Stats{RowsIn: 1, RowsOut: 1}, os.WriteFile(filepath.Join(sc.OutDir, "out.txt"), []byte(out), 0o644)
 }
 
-var testSchema = MustSchema(
-	Section{Name: "run", Fields: []Field{{Key: "run.name", Kind: KindString, Default: "t"}, {Key: "run.seed", Kind: KindInt, Default: 1}}},
-	Section{Name: "a", Fields: []Field{{Key: "a.value", Kind: KindString, Default: "x"}}},
-	Section{Name: "b", Fields: []Field{{Key: "b.value", Kind: KindString, Default: "y"}}},
-	Section{Name: "c", Fields: []Field{{Key: "c.value", Kind: KindString, Default: "z"}}},
-)
+// testConfig is the runner tests' config: one value per stage section.
+type testConfig struct {
+	A valueSection `yaml:"a"`
+	B valueSection `yaml:"b"`
+	C valueSection `yaml:"c"`
+}
+
+type valueSection struct {
+	Value string `yaml:"value" doc:"the stage's value"`
+}
+
+func loadTest(t *testing.T, path string, sets ...string) *testConfig {
+	t.Helper()
+	cfg := &testConfig{A: valueSection{"x"}, B: valueSection{"y"}, C: valueSection{"z"}}
+	if _, err := config.Load(path, cfg, config.Options{Sets: sets}); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// configure hands each stage its section's value and declaration.
+func configure(t *testing.T, cfg *testConfig, stages ...*textStage) {
+	t.Helper()
+	sections := map[string]*valueSection{"a": &cfg.A, "b": &cfg.B, "c": &cfg.C}
+	for _, st := range stages {
+		sec := sections[st.section]
+		decls, err := config.Declare(cfg, sec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.value, st.decls = sec.Value, decls
+	}
+}
 
 type fixture struct {
 	t            *testing.T
@@ -95,17 +126,14 @@ func (f *fixture) writeConfig(text string) {
 }
 
 func (f *fixture) run(ctx context.Context, opts RunOptions, sets ...string) (*Manifest, error) {
-	cfg, err := Load(f.cfgPath, testSchema, LoadOptions{Sets: sets})
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	configure(f.t, loadTest(f.t, f.cfgPath, sets...), f.a, f.b, f.c)
 	if opts.RunsDir == "" {
 		opts.RunsDir = filepath.Join(f.dir, "runs")
 	}
 	if opts.Name == "" {
 		opts.Name = "r1"
 	}
-	r := &Runner{Graph: f.graph, Config: cfg}
+	r := &Runner{Graph: f.graph}
 	return r.Run(ctx, opts)
 }
 
@@ -116,7 +144,7 @@ func (f *fixture) counts() [3]int32 {
 func statuses(m *Manifest) string {
 	var parts []string
 	for _, s := range m.Stages {
-		parts = append(parts, s.Name+":"+s.Status)
+		parts = append(parts, s.Name+":"+string(s.Status))
 	}
 	return strings.Join(parts, " ")
 }
@@ -148,7 +176,7 @@ func TestSecondRunSkipsEveryStage(t *testing.T) {
 		t.Fatalf("run folder output = %q, %v", out, err)
 	}
 	disk, err := ReadManifest(filepath.Join(f.dir, "runs", "r1"))
-	if err != nil || disk.Status != "completed" || len(disk.Stages) != 3 {
+	if err != nil || disk.Status != RunCompleted || len(disk.Stages) != 3 {
 		t.Fatalf("manifest on disk: %+v, %v", disk, err)
 	}
 	if !strings.Contains(disk.Stages[0].Reason, "up to date") {
@@ -192,7 +220,7 @@ func TestInterruptedStageLeavesNoOutput(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}
-	if m.Status != "interrupted" || statuses(m) != "a:ran b:interrupted" {
+	if m.Status != RunInterrupted || statuses(m) != "a:ran b:interrupted" {
 		t.Fatalf("manifest %s / %s", m.Status, statuses(m))
 	}
 	if _, err := os.Lstat(filepath.Join(f.dir, "runs", "r1", "b")); !os.IsNotExist(err) {
@@ -271,8 +299,7 @@ func TestSecondRunOnSameFolderIsRefusedWhileFirstHoldsTheLock(t *testing.T) {
 		done <- err
 	}()
 	<-f.a.started
-	cfg, _ := Load(f.cfgPath, testSchema, LoadOptions{})
-	r := &Runner{Graph: f.graph, Config: cfg}
+	r := &Runner{Graph: f.graph}
 	_, err := r.Run(context.Background(), RunOptions{RunsDir: filepath.Join(f.dir, "runs"), Name: "r1"})
 	if err == nil || !strings.Contains(err.Error(), "busy") {
 		t.Fatalf("concurrent run on the same folder: %v", err)
@@ -287,17 +314,14 @@ func TestStatusExplainsFreshStaleMissing(t *testing.T) {
 	f := newFixture(t)
 	opts := RunOptions{RunsDir: filepath.Join(f.dir, "runs"), Name: "r1"}
 	load := func(sets ...string) *Runner {
-		cfg, err := Load(f.cfgPath, testSchema, LoadOptions{Sets: sets})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &Runner{Graph: f.graph, Config: cfg}
+		configure(t, loadTest(t, f.cfgPath, sets...), f.a, f.b, f.c)
+		return &Runner{Graph: f.graph}
 	}
 	st, err := load().Status(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st[0].State != "missing" || st[2].State != "missing" {
+	if st[0].State != Missing || st[2].State != Missing {
 		t.Fatalf("before any run: %+v", st)
 	}
 	if _, err := load().Run(context.Background(), opts); err != nil {
@@ -305,12 +329,12 @@ func TestStatusExplainsFreshStaleMissing(t *testing.T) {
 	}
 	st, _ = load().Status(context.Background(), opts)
 	for _, s := range st {
-		if s.State != "fresh" {
+		if s.State != Fresh {
 			t.Fatalf("after a run %s is %s", s.Name, s.State)
 		}
 	}
 	st, _ = load("b.value=new").Status(context.Background(), opts)
-	if st[0].State != "fresh" || st[1].State != "stale" || !strings.Contains(st[1].Reason, "config changed") || st[2].State != "missing" {
+	if st[0].State != Fresh || st[1].State != Stale || !strings.Contains(st[1].Reason, "config changed") || st[2].State != Missing {
 		t.Fatalf("after changing b: %+v", st)
 	}
 	if f.counts() != [3]int32{1, 1, 1} {
@@ -321,19 +345,18 @@ func TestStatusExplainsFreshStaleMissing(t *testing.T) {
 func TestStagePanicBecomesAnError(t *testing.T) {
 	g, _ := NewGraph(panicStage{})
 	dir := t.TempDir()
-	cfg, _ := Load(writeFile(t, dir, "c.yaml", "a: {value: v}\n"), testSchema, LoadOptions{})
-	m, err := (&Runner{Graph: g, Config: cfg}).Run(context.Background(), RunOptions{RunsDir: dir, Name: "p"})
-	if err == nil || !strings.Contains(err.Error(), "panic") || m.Status != "failed" {
+	m, err := (&Runner{Graph: g}).Run(context.Background(), RunOptions{RunsDir: dir, Name: "p"})
+	if err == nil || !strings.Contains(err.Error(), "panic") || m.Status != RunFailed {
 		t.Fatalf("panic: %v, %+v", err, m)
 	}
 }
 
 type panicStage struct{}
 
-func (panicStage) Name() string       { return "boom" }
-func (panicStage) Version() string    { return "1" }
-func (panicStage) Sections() []string { return []string{"a"} }
-func (panicStage) Inputs() []string   { return nil }
+func (panicStage) Name() string            { return "boom" }
+func (panicStage) Version() string         { return "1" }
+func (panicStage) Settings() []config.Decl { return nil }
+func (panicStage) Inputs() []string        { return nil }
 func (panicStage) Run(context.Context, *StageContext) (Stats, error) {
 	var m map[string]int
 	m["x"] = 1
@@ -362,11 +385,11 @@ func writeFile(t *testing.T, dir, name, text string) string {
 // gateStage fails its check when its config value is "fail".
 type gateStage struct{ textStage }
 
-func (g *gateStage) Verify(_ context.Context, cfg *Config, outDir string) error {
+func (g *gateStage) Verify(_ context.Context, outDir string) error {
 	if _, err := os.Stat(filepath.Join(outDir, "out.txt")); err != nil {
 		return err
 	}
-	if cfg.String(g.section+".value") == "fail" {
+	if g.value == "fail" {
 		return errors.New("gate failed")
 	}
 	return nil
@@ -379,22 +402,21 @@ func (alwaysStage) Uncached() bool { return true }
 func TestVerifierFailsTheRunButLaterStagesStillRunAndSkipsRecheck(t *testing.T) {
 	dir := t.TempDir()
 	runs := [3]*atomic.Int32{new(atomic.Int32), new(atomic.Int32), new(atomic.Int32)}
-	g, err := NewGraph(
-		&textStage{name: "a", section: "a", runs: runs[0]},
-		&gateStage{textStage{name: "b", section: "b", input: "a", runs: runs[1]}},
-		&alwaysStage{textStage{name: "c", section: "c", input: "b", runs: runs[2]}},
-	)
+	a := &textStage{name: "a", section: "a", runs: runs[0]}
+	b := &gateStage{textStage{name: "b", section: "b", input: "a", runs: runs[1]}}
+	c := &alwaysStage{textStage{name: "c", section: "c", input: "b", runs: runs[2]}}
+	g, err := NewGraph(a, b, c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfgPath := writeFile(t, dir, "c.yaml", "b: {value: fail}\n")
 	for i := 0; i < 2; i++ {
-		cfg, _ := Load(cfgPath, testSchema, LoadOptions{})
-		m, err := (&Runner{Graph: g, Config: cfg}).Run(context.Background(), RunOptions{RunsDir: dir, Name: "g"})
+		configure(t, loadTest(t, cfgPath), a, &b.textStage, &c.textStage)
+		m, err := (&Runner{Graph: g}).Run(context.Background(), RunOptions{RunsDir: dir, Name: "g"})
 		if err == nil || !strings.Contains(err.Error(), "gate failed") {
 			t.Fatalf("run %d: want the gate error, got %v", i, err)
 		}
-		if m.Status != "failed" || m.Stages[1].Check == "" || len(m.Stages) != 3 {
+		if m.Status != RunFailed || m.Stages[1].Check == "" || len(m.Stages) != 3 {
 			t.Fatalf("run %d manifest: %s %s", i, m.Status, statuses(m))
 		}
 	}
@@ -426,9 +448,10 @@ func (r *resumableStage) Run(ctx context.Context, sc *StageContext) (Stats, erro
 func TestScratchSurvivesAFailedAttemptOnlyWithResume(t *testing.T) {
 	for _, resume := range []bool{false, true} {
 		dir := t.TempDir()
-		g, _ := NewGraph(&resumableStage{textStage{name: "a", section: "a", runs: new(atomic.Int32)}})
-		cfg, _ := Load(writeFile(t, dir, "c.yaml", "a: {value: v}\n"), testSchema, LoadOptions{})
-		r := &Runner{Graph: g, Config: cfg}
+		st := &resumableStage{textStage{name: "a", section: "a", runs: new(atomic.Int32)}}
+		configure(t, loadTest(t, writeFile(t, dir, "c.yaml", "a: {value: v}\n")), &st.textStage)
+		g, _ := NewGraph(st)
+		r := &Runner{Graph: g}
 		if _, err := r.Run(context.Background(), RunOptions{RunsDir: dir, Name: "x"}); err == nil {
 			t.Fatal("first attempt should fail")
 		}
@@ -444,5 +467,44 @@ func TestScratchSurvivesAFailedAttemptOnlyWithResume(t *testing.T) {
 				t.Errorf("scratch kept after commit: %v", m)
 			}
 		}
+	}
+}
+
+// Selections that run nothing, and reserved run names, are errors.
+func TestSelectionAndRunNameErrors(t *testing.T) {
+	f := newFixture(t)
+	cases := []struct {
+		opts RunOptions
+		want string
+	}{
+		{RunOptions{From: "c", Until: "a"}, "--from c --until a selects no stage"},
+		{RunOptions{Only: "c", Until: "b"}, "--only c --until b selects no stage"},
+		{RunOptions{Only: "a", From: "b"}, "cannot be combined"},
+		{RunOptions{Name: ".cache"}, "reserved"},
+		{RunOptions{Name: "a/b"}, "plain folder name"},
+	}
+	for _, tc := range cases {
+		if _, err := f.run(context.Background(), tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: got %v, want %q", tc.opts, err, tc.want)
+		}
+	}
+	if f.counts() != [3]int32{} {
+		t.Errorf("a refused selection ran stages: %v", f.counts())
+	}
+}
+
+// An omitted stage is recorded where it would have run, not run.
+func TestOmittedStagesAreRecorded(t *testing.T) {
+	f := newFixture(t)
+	f.graph.Omit(Omitted{Name: "train", Reason: "nothing to train for kind onnx", After: "a"})
+	m, err := f.run(context.Background(), RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(m); got != "a:ran train:not_applicable b:ran c:ran" {
+		t.Fatalf("statuses %s", got)
+	}
+	if _, err := f.run(context.Background(), RunOptions{Only: "train"}); err == nil || !strings.Contains(err.Error(), "nothing to train") {
+		t.Fatalf("--only an omitted stage: %v", err)
 	}
 }

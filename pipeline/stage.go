@@ -4,20 +4,25 @@ import (
 	"context"
 	"io"
 
+	"fairage/config"
 	"fairage/internal/progress"
 )
 
 // Stage is one step of the pipeline: declared inputs (earlier stages'
-// outputs), the config sections it reads, and the files it writes. The
-// runner decides whether it must run from its fingerprint.
+// outputs), the settings it reads, and the files it writes. The runner
+// decides whether it must run from its fingerprint. A stage holds its
+// settings itself, built from exactly what Settings declares, so a setting
+// it does not declare can neither change its output nor go unnoticed in
+// its fingerprint.
 type Stage interface {
 	// Name is the stage's unique, lowercase name (used by --only/--from).
 	Name() string
 	// Version changes when the stage's code changes what it produces, so
 	// cached outputs of older code are not reused.
 	Version() string
-	// Sections are the top-level config sections that affect the output.
-	Sections() []string
+	// Settings are the config settings the stage reads; the fingerprint
+	// hashes them (without those tagged fingerprint:"-").
+	Settings() []config.Decl
 	// Inputs are the names of the stages whose outputs this one reads.
 	Inputs() []string
 	// Run writes the stage's outputs into sc.OutDir.
@@ -28,7 +33,7 @@ type Stage interface {
 // pipeline (a dataset folder). The digest of those files joins the
 // fingerprint, so editing the dataset reruns the stage.
 type ExternalInputs interface {
-	InputDigest(ctx context.Context, cfg *Config) (string, error)
+	InputDigest(ctx context.Context) (string, error)
 }
 
 // Uncached is implemented by stages whose output describes the run itself
@@ -41,12 +46,11 @@ type Uncached interface{ Uncached() bool }
 // every run until fixed. Later stages still run (the report shows the
 // failure); the run then ends with the error.
 type Verifier interface {
-	Verify(ctx context.Context, cfg *Config, outDir string) error
+	Verify(ctx context.Context, outDir string) error
 }
 
-// StageContext is what a running stage receives.
+// StageContext is what a running stage receives besides its own settings.
 type StageContext struct {
-	Config *Config
 	// Inputs maps each declared input stage name to its output folder.
 	Inputs map[string]string
 	// OutDir is an empty temporary folder; it becomes the stage's output
@@ -77,4 +81,13 @@ type Stats struct {
 	RowsOut  int64          `json:"rows_out"`
 	Rejected int64          `json:"rejected"`
 	Extra    map[string]any `json:"extra,omitempty"`
+}
+
+// Omitted is a stage the graph leaves out for this config, with why (a
+// model kind that trains nothing has no train stage); the runner says so
+// and records it, rather than pretending to run it.
+type Omitted struct {
+	Name   string
+	Reason string
+	After  string // the stage it would follow, where the record goes
 }

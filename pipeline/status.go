@@ -8,7 +8,7 @@ import (
 // StageStatus says whether a stage's output in a run folder is current.
 type StageStatus struct {
 	Name        string
-	State       string // fresh, stale, missing
+	State       Freshness
 	Reason      string
 	Fingerprint string
 }
@@ -23,7 +23,7 @@ func (r *Runner) Status(ctx context.Context, opts RunOptions) ([]StageStatus, er
 	blocked := ""
 	for _, st := range r.Graph.stages {
 		if blocked != "" {
-			out = append(out, StageStatus{Name: st.Name(), State: "missing",
+			out = append(out, StageStatus{Name: st.Name(), State: Missing,
 				Reason: fmt.Sprintf("waits for %s; cannot be checked until it is built", blocked)})
 			continue
 		}
@@ -36,7 +36,7 @@ func (r *Runner) Status(ctx context.Context, opts RunOptions) ([]StageStatus, er
 		s := StageStatus{Name: st.Name(), Fingerprint: sum}
 		if meta, ok := c.lookup(st.Name(), sum); ok {
 			digests[st.Name()] = meta.OutputDigest
-			s.State = "fresh"
+			s.State = Fresh
 			s.Reason = "output matches the config and inputs"
 			if old != sum {
 				s.Reason = "output is in the cache (from another run); this run will link it without recomputing"
@@ -45,11 +45,11 @@ func (r *Runner) Status(ctx context.Context, opts RunOptions) ([]StageStatus, er
 			blocked = st.Name()
 			switch prev, ok := c.lookup(st.Name(), old); {
 			case old == "":
-				s.State, s.Reason = "missing", "never run in this run folder"
+				s.State, s.Reason = Missing, "never run in this run folder"
 			case ok:
-				s.State, s.Reason = "stale", fp.explainChange(prev.Inputs)
+				s.State, s.Reason = Stale, fp.explainChange(prev.Inputs)
 			default:
-				s.State, s.Reason = "missing", "previous output "+old+" is gone from the cache"
+				s.State, s.Reason = Missing, "previous output "+old+" is gone from the cache"
 			}
 		}
 		out = append(out, s)

@@ -128,7 +128,7 @@ func TestComparisonErrors(t *testing.T) {
 	}
 	o := DefaultOptions()
 	o.MaxScatterPoints = 0
-	if err := RenderMarkdown(&buf, fixtureRun(t), o); err == nil || !strings.Contains(err.Error(), "report.max_scatter_points: 0 must be ≥ 1") {
+	if err := RenderMarkdown(&buf, fixtureRun(t), o); err == nil || !strings.Contains(err.Error(), "report.max_scatter_points: 0 is outside [10, ∞)") {
 		t.Errorf("error %v", err)
 	}
 }

@@ -47,7 +47,7 @@ func fixturePredictions() []dataset.Prediction {
 func fixtureAnalysis(t *testing.T, preds []dataset.Prediction) *analysis.Result {
 	t.Helper()
 	o := analysis.DefaultOptions()
-	o.Intersections = [][]string{{dataset.AttrGender, dataset.AttrEthnicity}}
+	o.Intersections = []analysis.Intersection{{dataset.AttrGender, dataset.AttrEthnicity}}
 	o.Bootstrap.Resamples = 200
 	o.Permutation.Resamples = 199
 	o.MinGroupSize = 90
@@ -120,8 +120,8 @@ func fixtureRun(t *testing.T) Run {
 			Host:       "ci-runner",
 			ConfigText: "name: baseline\nanalysis:\n  gates:\n    mae: {max: 8}\n# ``` not a fence end\n",
 			Stages: []StageInfo{
-				{Name: "ingest", Fingerprint: "0123456789abcdef0123", Duration: 1500 * time.Millisecond, Ran: false, Reason: "fresh"},
-				{Name: "analyze", Fingerprint: "fedcba9876543210", Duration: 2 * time.Second, Ran: true, Reason: "config changed"},
+				{Name: "ingest", Fingerprint: "0123456789abcdef0123", Duration: 1500 * time.Millisecond, Status: "skipped", Reason: "fresh"},
+				{Name: "analyze", Fingerprint: "fedcba9876543210", Duration: 2 * time.Second, Status: "ran", Reason: "config changed"},
 			},
 			Versions: []Version{{"go", "go1.26"}, {"fairage", "v0.1.0"}},
 		},

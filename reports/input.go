@@ -55,8 +55,8 @@ type StageInfo struct {
 	Name        string
 	Fingerprint string
 	Duration    time.Duration
-	Ran         bool   // false when skipped as fresh
-	Reason      string // why it ran or was skipped
+	Status      string // the manifest's outcome: ran, skipped, failed, not_applicable, ...
+	Reason      string // why it ran, was skipped or was not run
 }
 
 // Version is a named version string.

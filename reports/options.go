@@ -1,22 +1,19 @@
 package reports
 
-import (
-	"errors"
-	"fmt"
-)
+import "fairage/internal/spec"
 
 // Options configures the reports (the `report:` YAML section). Start from
 // DefaultOptions.
 type Options struct {
 	// Title heads the report (`report.title`); "" gives
 	// "fairage report: <run name>".
-	Title string
+	Title string `yaml:"title" doc:"Report title (empty: \"fairage report: <run name>\")."`
 	// Decimals is the number of decimals of metrics (`report.decimals`).
-	Decimals int
+	Decimals int `yaml:"decimals" range:"[0,10]" doc:"Decimals of metrics."`
 	// MaxScatterPoints caps the points of the predicted-vs-true chart
 	// (`report.max_scatter_points`); larger tables are thinned evenly so
 	// the page stays light.
-	MaxScatterPoints int
+	MaxScatterPoints int `yaml:"max_scatter_points" range:"[10,inf)" doc:"Points drawn in the predicted-vs-true chart (larger sets are thinned evenly)."`
 }
 
 // DefaultOptions returns the defaults: 3 decimals, 2000 scatter points.
@@ -25,13 +22,4 @@ func DefaultOptions() Options {
 }
 
 // Validate checks the options, naming the YAML keys.
-func (o *Options) Validate() error {
-	var errs []error
-	if o.Decimals < 0 || o.Decimals > 10 {
-		errs = append(errs, fmt.Errorf("report.decimals: %d is outside [0,10]", o.Decimals))
-	}
-	if o.MaxScatterPoints < 1 {
-		errs = append(errs, fmt.Errorf("report.max_scatter_points: %d must be ≥ 1", o.MaxScatterPoints))
-	}
-	return errors.Join(errs...)
-}
+func (o *Options) Validate() error { return spec.Check("report", o) }

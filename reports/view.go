@@ -226,13 +226,9 @@ func buildMeta(m *Metadata) metaView {
 		v.Started = m.Started.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
 	for _, s := range m.Stages {
-		status := "skipped"
-		if s.Ran {
-			status = "ran"
-		}
 		v.Stages = append(v.Stages, stageView{
 			Name: s.Name, Fingerprint: shortFingerprint(s.Fingerprint), Duration: duration(s.Duration),
-			Status: status, Reason: s.Reason,
+			Status: strings.ReplaceAll(s.Status, "_", " "), Reason: s.Reason,
 		})
 	}
 	return v

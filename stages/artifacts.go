@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"fairage/config"
 	"fairage/dataset"
 	"fairage/internal/atomicfile"
 	"fairage/pipeline"
@@ -63,19 +64,16 @@ func writeJSON(path string, v any) error {
 	return atomicfile.WriteBytes(path, append(b, '\n'))
 }
 
-// seed is the run seed as the unsigned value domain packages take.
-func seed(cfg *pipeline.Config) uint64 { return uint64(cfg.Int("run.seed")) }
-
 // stageBase carries what every stage declares, so each stage file only
 // states what is particular to it.
 type stageBase struct {
-	name     string
-	version  string
-	sections []string
-	inputs   []string
+	name    string
+	version string
+	decls   []config.Decl
+	inputs  []string
 }
 
-func (b stageBase) Name() string       { return b.name }
-func (b stageBase) Version() string    { return b.version }
-func (b stageBase) Sections() []string { return b.sections }
-func (b stageBase) Inputs() []string   { return b.inputs }
+func (b stageBase) Name() string            { return b.name }
+func (b stageBase) Version() string         { return b.version }
+func (b stageBase) Settings() []config.Decl { return b.decls }
+func (b stageBase) Inputs() []string        { return b.inputs }

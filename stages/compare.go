@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"fairage/analysis"
+	"fairage/config"
 	"fairage/dataset"
 	"fairage/pipeline"
 	"fairage/reports"
@@ -19,7 +20,7 @@ var ReportHTML = filepath.Join(stageReport, "report.html")
 type finishedRun struct {
 	dir    string
 	name   string
-	cfg    *pipeline.Config
+	cfg    *Config
 	result *analysis.Result
 	preds  []dataset.Prediction
 	// history is the train stage's history; nil when the run trained
@@ -34,9 +35,9 @@ func readFinishedRun(dir string) (*finishedRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: not a run folder: %w", dir, err)
 	}
-	cfg, err := pipeline.LoadResolved(m.Config, Schema(), filepath.Join(dir, pipeline.ManifestFile))
-	if err != nil {
-		return nil, err
+	cfg := DefaultConfig()
+	if err := config.Decode(m.Config, cfg, filepath.Join(dir, pipeline.ManifestFile)); err != nil {
+		return nil, fmt.Errorf("compare %s: the config its manifest records: %w", dir, err)
 	}
 	res, err := analysis.ReadSummary(filepath.Join(dir, stageAnalyze, summaryFile))
 	if err != nil {
@@ -49,8 +50,8 @@ func readFinishedRun(dir string) (*finishedRun, error) {
 	run := &finishedRun{dir: dir, name: m.Name, cfg: cfg, result: res, preds: preds, stages: stageTimes(m)}
 	// Only a run whose last graph had a train stage has a history: its
 	// folder may still link an older configuration's train output.
-	if _, ok := m.Stage(stageTrain); ok {
-		run.notes = trainingNotes(cfg)
+	if st, ok := m.Stage(stageTrain); ok && st.Status != pipeline.StageNotApplicable {
+		run.notes = factsOf(cfg).trainingNotes()
 		if run.history, err = readOptional(filepath.Join(dir, stageTrain, historyFile), dataset.ReadHistory); err != nil {
 			return nil, fmt.Errorf("compare %s: %w", dir, err)
 		}
@@ -64,9 +65,9 @@ func stageTimes(m *pipeline.Manifest) []reports.StageTime {
 	var out []reports.StageTime
 	for _, s := range m.Stages {
 		switch s.Status {
-		case "ran":
+		case pipeline.StageRan:
 			out = append(out, reports.StageTime{Name: s.Name, Seconds: s.DurationS})
-		case "skipped":
+		case pipeline.StageSkipped:
 			out = append(out, reports.StageTime{Name: s.Name, Seconds: s.ComputedS, Cached: true})
 		}
 	}
@@ -91,10 +92,7 @@ func Compare(ctx context.Context, runDirs []string, out, title string) (reports.
 		}
 		runs = append(runs, r)
 	}
-	opts, err := analysisOptions(runs[0].cfg)
-	if err != nil {
-		return reports.Files{}, fmt.Errorf("compare: baseline %s: %w", runs[0].name, err)
-	}
+	opts := analysisOptions(runs[0].cfg)
 	cmp := reports.Comparison{Title: title}
 	if cmp.Title == "" {
 		names := make([]string, len(runs))
@@ -105,7 +103,7 @@ func Compare(ctx context.Context, runDirs []string, out, title string) (reports.
 	}
 	for _, r := range runs {
 		cmp.Runs = append(cmp.Runs, reports.ComparedRun{
-			Name: r.name, Model: modelInfo(r.cfg, r.name), Analysis: r.result,
+			Name: r.name, Model: factsOf(r.cfg).modelInfo(r.name), Analysis: r.result,
 			History: r.history, Stages: r.stages, Notes: r.notes,
 		})
 	}
@@ -117,9 +115,5 @@ func Compare(ctx context.Context, runDirs []string, out, title string) (reports.
 		cmp.Paired = append(cmp.Paired, p)
 	}
 	analysis.AdjustFamily(cmp.Paired...)
-	ropts, err := reportOptions(runs[0].cfg)
-	if err != nil {
-		return reports.Files{}, err
-	}
-	return reports.WriteComparison(out, cmp, ropts)
+	return reports.WriteComparison(out, cmp, runs[0].cfg.Report.Options)
 }

@@ -28,7 +28,7 @@ func fakeRun(t *testing.T, dir, name string, stages []pipeline.StageRecord, hist
 	config := map[string]any{"analysis": map[string]any{
 		"permutation": map[string]any{"resamples": 19}, "bootstrap": map[string]any{"resamples": 20},
 	}}
-	b, err := json.Marshal(pipeline.Manifest{Name: name, Config: config, Status: "completed", Stages: stages})
+	b, err := json.Marshal(pipeline.Manifest{Name: name, Config: config, Status: pipeline.RunCompleted, Stages: stages})
 	if err != nil {
 		t.Fatal(err)
 	}

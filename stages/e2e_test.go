@@ -24,12 +24,14 @@ func runSynthetic(t *testing.T, runs, name string, sets ...string) (*pipeline.Ma
 		"train.early_stopping.patience=0", "train.threads.intra_op=2", "train.threads.inter_op=1",
 		"analysis.bootstrap.resamples=200", "analysis.permutation.resamples=200",
 	}
-	cfg, err := pipeline.Load(repoFile(t, "pipeline.yaml"), Schema(), pipeline.LoadOptions{Sets: append(base, sets...)})
+	cfg, err := Load(repoFile(t, "pipeline.yaml"), LoadOptions{Sets: append(base, sets...)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &pipeline.Runner{Graph: Graph(cfg), Config: cfg}
-	m, err := r.Run(context.Background(), pipeline.RunOptions{RunsDir: runs, Name: name, Log: io.Discard})
+	r := &pipeline.Runner{Graph: Graph(cfg.Config)}
+	opts := cfg.RunOptions()
+	opts.RunsDir, opts.Name, opts.Log = runs, name, io.Discard
+	m, err := r.Run(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("run %s: %v", name, err)
 	}
@@ -103,7 +105,7 @@ func TestEndToEndAuditFindsThePlantedBias(t *testing.T) {
 		// An experiment that only changes balancing reuses ingest and split.
 		got := map[string]string{}
 		for _, st := range m2.Stages {
-			got[st.Name] = st.Status
+			got[st.Name] = string(st.Status)
 		}
 		if got[stageIngest] != "skipped" || got[stageSplit] != "skipped" || got[stageBalance] != "ran" || got[stageTrain] != "ran" {
 			t.Errorf("second experiment stages: %v", got)

@@ -11,49 +11,58 @@ import (
 	"time"
 
 	"fairage/analysis"
+	"fairage/config"
 	"fairage/dataset"
 	"fairage/pipeline"
 	"fairage/reports"
+	"fairage/tfmodel"
+
+	"go.yaml.in/yaml/v3"
 )
 
-var reportDefaults = reports.DefaultOptions()
-
-var reportSection = pipeline.Section{
-	Name: "report",
-	Doc:  "The run's report (package reports): report.md and a self-contained report.html with the summary, the study's results table, per-group tables with intervals, charts and run metadata.",
-	Fields: []pipeline.Field{
-		{Key: "report.title", Kind: pipeline.KindString, Default: "", Doc: "Report title (empty: \"fairage report: <run name>\")."},
-		{Key: "report.model_name", Kind: pipeline.KindString, Default: "", Doc: "Model name in the study's results table (empty: the run name)."},
-		{Key: "report.decimals", Kind: pipeline.KindInt, Default: reportDefaults.Decimals, Min: pipeline.Num(0), Max: pipeline.Num(10), Doc: "Decimals of metrics."},
-		{Key: "report.max_scatter_points", Kind: pipeline.KindInt, Default: reportDefaults.MaxScatterPoints, Min: pipeline.Num(10), Doc: "Points drawn in the predicted-vs-true chart (larger sets are thinned evenly)."},
+// reportDef reads the report section and what the report says of the
+// model (its name, learning rate and strategy: modelInfo, trainingNotes).
+var reportDef = stageDef{
+	name: stageReport,
+	reads: func(c *Config) []any {
+		return []any{&c.Report, &c.Train.Strategy, &c.Train.Adam.LR}
 	},
-}
-
-func reportOptions(cfg *pipeline.Config) (reports.Options, error) {
-	o := reports.DefaultOptions()
-	o.Title = cfg.String("report.title")
-	o.Decimals = cfg.Int("report.decimals")
-	o.MaxScatterPoints = cfg.Int("report.max_scatter_points")
-	return o, o.Validate()
+	build: func(v *Config, d []config.Decl, g graphInfo) pipeline.Stage {
+		inputs := []string{stageEvaluate, stageAnalyze}
+		if g.trains {
+			inputs = append(inputs, stageBalance, stageAugment, stageTrain)
+		}
+		return reportStage{stageBase: stageBase{name: stageReport, version: "1", decls: d, inputs: inputs},
+			opts: v.Report.Options, facts: factsOf(v)}
+	},
 }
 
 // reportStage renders the run's report. It always runs, since it shows
 // this run's manifest (names, durations, what was skipped).
-type reportStage struct{ stageBase }
+type reportStage struct {
+	stageBase
+	opts  reports.Options
+	facts modelFacts
+}
 
-func newReportStage(inputs []string) reportStage {
-	return reportStage{stageBase{name: stageReport, version: "1", sections: []string{"report", "model", "train"}, inputs: inputs}}
+// modelFacts is what a report (or a comparison) says of how the model was
+// made, from the settings the report stage declares.
+type modelFacts struct {
+	name     string // report.model_name
+	lr       float64
+	strategy tfmodel.Strategy
+}
+
+func factsOf(c *Config) modelFacts {
+	return modelFacts{name: c.Report.ModelName, lr: c.Train.Adam.LR, strategy: c.Train.Strategy}
 }
 
 // Uncached makes the report rerun on every run.
 func (reportStage) Uncached() bool { return true }
 
 func (s reportStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeline.Stats, error) {
-	opts, err := reportOptions(sc.Config)
-	if err != nil {
-		return pipeline.Stats{}, err
-	}
-	run, err := reportInput(sc)
+	opts := s.opts
+	run, err := reportInput(sc, s.facts)
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
@@ -67,11 +76,10 @@ func (s reportStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeli
 
 // reportInput gathers what the report shows from whichever inputs this
 // graph has (an audit of external predictions has no training history).
-func reportInput(sc *pipeline.StageContext) (reports.Run, error) {
-	cfg := sc.Config
-	run := reports.Run{Name: sc.Manifest.Name, Model: modelInfo(cfg, sc.Manifest.Name)}
+func reportInput(sc *pipeline.StageContext, facts modelFacts) (reports.Run, error) {
+	run := reports.Run{Name: sc.Manifest.Name, Model: facts.modelInfo(sc.Manifest.Name)}
 	if _, ok := sc.Inputs[stageTrain]; ok {
-		run.Notes = trainingNotes(cfg)
+		run.Notes = facts.trainingNotes()
 	}
 	res, err := analysis.ReadSummary(inputPath(sc, stageAnalyze, summaryFile))
 	if err != nil {
@@ -107,20 +115,22 @@ func readOptional[T any](path string, read func(string) ([]T, error)) ([]T, erro
 	return read(path)
 }
 
-func modelInfo(cfg *pipeline.Config, runName string) reports.ModelInfo {
-	name := cfg.String("report.model_name")
+// modelInfo names the model for the study's table (report.model_name,
+// train.lr, train.strategy).
+func (f modelFacts) modelInfo(runName string) reports.ModelInfo {
+	name := f.name
 	if name == "" {
 		name = runName
 	}
-	return reports.ModelInfo{Name: name, LearningRate: cfg.Float("train.lr"), Strategy: cfg.String("train.strategy")}
+	return reports.ModelInfo{Name: name, LearningRate: f.lr, Strategy: string(f.strategy)}
 }
 
 func metadata(sc *pipeline.StageContext) reports.Metadata {
 	m := sc.Manifest
-	meta := reports.Metadata{Started: m.Started, Host: m.Host, ConfigText: sc.Config.YAML()}
+	meta := reports.Metadata{Started: m.Started, Host: m.Host, ConfigText: manifestYAML(m.Config)}
 	for _, st := range m.Stages {
 		meta.Stages = append(meta.Stages, reports.StageInfo{Name: st.Name, Fingerprint: st.Fingerprint,
-			Duration: time.Duration(st.DurationS * float64(time.Second)), Ran: st.Status == "ran", Reason: st.Reason})
+			Duration: time.Duration(st.DurationS * float64(time.Second)), Status: string(st.Status), Reason: st.Reason})
 	}
 	for _, k := range slices.Sorted(maps.Keys(m.Versions)) {
 		meta.Versions = append(meta.Versions, reports.Version{Name: k, Value: m.Versions[k]})
@@ -130,14 +140,23 @@ func metadata(sc *pipeline.StageContext) reports.Metadata {
 
 // trainingNotes says what a reader of the report must know about how the
 // model was trained to read its numbers.
-func trainingNotes(cfg *pipeline.Config) []string {
+func (f modelFacts) trainingNotes() []string {
 	const why = "fairage builds the ResNet from scratch and loads no pretrained weights, so a frozen backbone computes random features; " +
 		"the original study froze a VGGFace2-pretrained backbone"
-	switch cfg.String("train.strategy") {
+	switch f.strategy {
 	case "head_only":
 		return []string{"Head-only training on a frozen, randomly initialised backbone measures little about the recipe: " + why + "."}
 	case "head_then_all":
 		return []string{"The head-only phase trains on a frozen, randomly initialised backbone: " + why + "; only the all-layers phase learns features."}
 	}
 	return nil
+}
+
+// manifestYAML renders the resolved config a manifest records.
+func manifestYAML(m map[string]any) string {
+	b, err := yaml.Marshal(m)
+	if err != nil {
+		return "# " + err.Error()
+	}
+	return string(b)
 }

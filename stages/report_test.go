@@ -3,8 +3,6 @@ package stages
 import (
 	"strings"
 	"testing"
-
-	"fairage/pipeline"
 )
 
 // A head-only run must tell its reader that the frozen backbone is random
@@ -21,11 +19,11 @@ func TestTrainingNotes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.strategy, func(t *testing.T) {
-			cfg, err := pipeline.Load(repoFile(t, "pipeline.yaml"), Schema(), pipeline.LoadOptions{Sets: []string{"train.strategy=" + tc.strategy}})
+			cfg, err := Load(repoFile(t, "pipeline.yaml"), LoadOptions{Sets: []string{"train.strategy=" + tc.strategy}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			notes := trainingNotes(cfg)
+			notes := factsOf(cfg.Config).trainingNotes()
 			switch {
 			case tc.want == "" && len(notes) != 0:
 				t.Errorf("notes %q, want none", notes)

@@ -41,13 +41,15 @@ func TestInterruptedTrainingResumesToTheSameResult(t *testing.T) {
 	sets := []string{"data.synthetic.count=600", "data.image_size=24", "model.width_multiplier=0.125", "model.head=[32]",
 		"train.epochs=5", "train.threads.intra_op=2", "train.threads.inter_op=1",
 		"train.early_stopping.patience=0", "train.reduce_on_plateau.patience=0"}
-	cfg, err := pipeline.Load(repoFile(t, "pipeline.yaml"), Schema(), pipeline.LoadOptions{Sets: sets})
+	cfg, err := Load(repoFile(t, "pipeline.yaml"), LoadOptions{Sets: sets})
 	if err != nil {
 		t.Fatal(err)
 	}
 	run := func(runs string, ctx context.Context, log io.Writer, resume bool) error {
-		r := &pipeline.Runner{Graph: Graph(cfg), Config: cfg}
-		_, err := r.Run(ctx, pipeline.RunOptions{RunsDir: runs, Name: "r", Until: stageTrain, Log: log, Resume: resume})
+		r := &pipeline.Runner{Graph: Graph(cfg.Config)}
+		opts := cfg.RunOptions()
+		opts.RunsDir, opts.Name, opts.Until, opts.Log, opts.Resume = runs, "r", stageTrain, log, resume
+		_, err := r.Run(ctx, opts)
 		return err
 	}
 	straight := t.TempDir()

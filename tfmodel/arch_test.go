@@ -22,7 +22,7 @@ func TestArchitectures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.arch, func(t *testing.T) {
 			full := DefaultModelConfig()
-			full.Arch = tt.arch
+			full.Arch = Arch(tt.arch)
 			gr, err := buildGraph(full)
 			if err != nil {
 				t.Fatal(err)
@@ -36,7 +36,7 @@ func TestArchitectures(t *testing.T) {
 			}
 
 			cfg := smallModel(32)
-			cfg.Arch = tt.arch
+			cfg.Arch = Arch(tt.arch)
 			tc := smallTrain()
 			tc.Epochs = 1
 			m, err := New(cfg, quiet(WithTraining(tc))...)

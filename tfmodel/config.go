@@ -3,27 +3,53 @@ package tfmodel
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
+
+	"fairage/internal/spec"
+	"fairage/regressor"
 )
 
 // Architectures lists the supported ModelConfig.Arch values.
 var Architectures = []string{"resnet18", "resnet34", "resnet50"}
+
+// Arch is a backbone architecture (model.arch).
+type Arch string
+
+// Values lists the architectures.
+func (Arch) Values() []string { return Architectures }
+
+// Strategy is a training strategy (train.strategy).
+type Strategy string
+
+// Values lists the strategies.
+func (Strategy) Values() []string { return Strategies }
+
+// Loss is a training loss (train.loss).
+type Loss string
+
+// Values lists the losses.
+func (Loss) Values() []string { return []string{"mae", "mse"} }
+
+// Monitor is a metric callbacks watch.
+type Monitor string
+
+// Values lists the monitors.
+func (Monitor) Values() []string { return Monitors }
 
 // ModelConfig describes a network. It maps the YAML section `model`; start
 // from DefaultModelConfig and override, since zero values are not defaults.
 // It is stored as model.json next to every checkpoint, and a checkpoint only
 // loads into a network with the same shape-defining fields.
 type ModelConfig struct {
-	Arch            string  `json:"arch"`             // resnet18, resnet34 or resnet50
-	InputSize       int     `json:"input_size"`       // square input side in pixels; must equal the packed images'
-	WidthMultiplier float64 `json:"width_multiplier"` // scales the base widths 64-128-256-512 (0.25 for small CPU runs)
-	Head            []int   `json:"head"`             // hidden dense layers on the pooled features, in order
-	Dropout         float64 `json:"dropout"`          // dropout rate after each hidden dense layer
-	AgeMax          float64 `json:"age_max"`          // output = sigmoid × AgeMax years; targets are scaled by it
-	BNMomentum      float64 `json:"bn_momentum"`      // moving-statistics momentum of batch norm (Keras: 0.99)
-	Seed            uint64  `json:"seed"`             // initial weights
+	Arch            Arch    `json:"arch" yaml:"arch" doc:"Backbone: resnet18/34 (basic blocks) or resnet50 (bottleneck)."`
+	InputSize       int     `json:"input_size" yaml:"input_size" range:"[0,4096]" doc:"Input side in pixels; 0 means data.image_size (any other value must equal it)."`
+	WidthMultiplier float64 `json:"width_multiplier" yaml:"width_multiplier" range:"(0,4]" doc:"Scales the backbone widths 64-128-256-512 (0.25 for quick CPU runs)."`
+	Head            []int   `json:"head" yaml:"head" range:"[1,65536]" doc:"Hidden dense layers of the head, in order (the study's best: 512-256-128-64-32)."`
+	Dropout         float64 `json:"dropout" yaml:"dropout" range:"[0,1)" doc:"Dropout after each hidden dense layer (training only)."`
+	AgeMax          float64 `json:"age_max" yaml:"age_max" range:"(0,1000]" doc:"Output is sigmoid × age_max years; targets are scaled by it."`
+	BNMomentum      float64 `json:"bn_momentum" yaml:"bn_momentum" range:"(0,1)" doc:"Batch-norm moving-statistics momentum (Keras: 0.99)."`
+	Seed            uint64  `json:"seed" yaml:"-"` // initial weights (the run seed)
 }
 
 // DefaultModelConfig returns the study's head (512-256-128-64-32, dropout
@@ -41,36 +67,11 @@ func DefaultModelConfig() ModelConfig {
 	}
 }
 
-// Validate reports every invalid field, naming its YAML key.
+// Validate reports every invalid field, naming its YAML key. An input
+// size of 0 (the packed image size, resolved by the caller) passes here;
+// building a network needs the resolved size.
 func (c ModelConfig) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("model.%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	if !slices.Contains(Architectures, c.Arch) {
-		bad("arch", "%q is not one of %s", c.Arch, strings.Join(Architectures, ", "))
-	}
-	if c.InputSize < 8 || c.InputSize > 4096 {
-		bad("input_size", "%d pixels is outside [8, 4096]", c.InputSize)
-	}
-	if !(c.WidthMultiplier > 0 && c.WidthMultiplier <= 4) {
-		bad("width_multiplier", "%v is outside (0, 4]", c.WidthMultiplier)
-	}
-	for i, u := range c.Head {
-		if u < 1 || u > 1<<16 {
-			bad("head", "layer %d has %d units, expected 1 to 65536", i+1, u)
-		}
-	}
-	if !(c.Dropout >= 0 && c.Dropout < 1) {
-		bad("dropout", "%v is outside [0, 1)", c.Dropout)
-	}
-	if !(c.AgeMax > 0 && c.AgeMax <= 1000) {
-		bad("age_max", "%v years is outside (0, 1000]", c.AgeMax)
-	}
-	if !(c.BNMomentum > 0 && c.BNMomentum < 1) {
-		bad("bn_momentum", "%v is outside (0, 1)", c.BNMomentum)
-	}
-	return errors.Join(errs...)
+	return spec.Check("model", &c)
 }
 
 // sameNetwork reports how c and other differ in what the weights depend on
@@ -98,66 +99,67 @@ func (c ModelConfig) sameNetwork(other ModelConfig) string {
 // Strategies lists the supported TrainConfig.Strategy values.
 var Strategies = []string{"head_only", "all_layers", "head_then_all"}
 
-// TrainConfig describes how to fit. It maps the YAML section `train`
-// (stages/train.go holds the schema: Adam's fields are train.lr,
-// train.beta1, train.beta2, train.epsilon and the thread counts
-// train.threads.intra_op/inter_op, and Validate names those keys); start
-// from DefaultTrainConfig and override.
+// TrainConfig describes how to fit. It is the YAML section `train` (its
+// field tags declare the keys, bounds and docs; Validate names those keys);
+// start from DefaultTrainConfig and override.
 type TrainConfig struct {
-	Loss        string     `json:"loss"`         // mae or mse, on targets scaled by ModelConfig.AgeMax, weighted per sample
-	Adam        AdamConfig `json:"adam"`         // optimizer; Adam.LR is the rate of head_only and all_layers
-	WeightDecay float64    `json:"weight_decay"` // L2 factor on kernels (loss += wd·Σw²), 0 for none
+	Loss        Loss       `json:"loss" yaml:"loss" doc:"Loss on targets scaled by model.age_max, weighted per sample by the plan."`
+	Adam        AdamConfig `json:"adam" yaml:",inline"`                                                       // optimizer; Adam.LR is the rate of head_only and all_layers
+	WeightDecay float64    `json:"weight_decay" yaml:"weight_decay" range:"[0,inf)" doc:"L2 factor on kernels (0: none)."` // loss += wd·Σw²
 	// Strategy: head_only (backbone frozen), all_layers, or head_then_all
 	// (HeadPhase then AllPhase, each with its own rate and epochs, like the
 	// study's 1e-4 then 1e-5; the optimizer restarts between phases as
 	// after a Keras recompile).
-	Strategy        string          `json:"strategy"`
-	Epochs          int             `json:"epochs"` // epochs of head_only and all_layers
-	HeadPhase       PhaseConfig     `json:"head_phase"`
-	AllPhase        PhaseConfig     `json:"all_phase"`
-	BatchSize       int             `json:"batch_size"`
-	ReduceOnPlateau PlateauConfig   `json:"reduce_on_plateau"`
-	EarlyStopping   EarlyStopConfig `json:"early_stopping"`
-	Seed            uint64          `json:"seed"`             // shuffling and dropout
-	IntraOpThreads  int             `json:"intra_op_threads"` // 0: TensorFlow's choice (all cores)
-	InterOpThreads  int             `json:"inter_op_threads"` // 0: TensorFlow's choice
-	Prefetch        int             `json:"prefetch"`         // batches prepared ahead of the session
-	Workers         int             `json:"workers"`          // goroutines preparing batches (augmentation); 0: GOMAXPROCS
+	Strategy        Strategy        `json:"strategy" yaml:"strategy" doc:"head_only freezes the backbone (and its batch norm); all_layers trains everything; head_then_all runs head_phase then all_phase."`
+	Epochs          int             `json:"epochs" yaml:"epochs" range:"[1,100000]" doc:"Epochs of head_only and all_layers."`
+	HeadPhase       PhaseConfig     `json:"head_phase" yaml:"head_phase" doc:"head_then_all: the head-only phase."`
+	AllPhase        PhaseConfig     `json:"all_phase" yaml:"all_phase" doc:"head_then_all: the all-layers phase."`
+	BatchSize       int             `json:"batch_size" yaml:"batch_size" range:"[1,65536]" doc:"Images per training step (and per validation batch during training; the evaluate stage uses evaluate.batch_size)."`
+	ReduceOnPlateau PlateauConfig   `json:"reduce_on_plateau" yaml:"reduce_on_plateau" doc:"Reduce-on-plateau of the learning rate."`
+	EarlyStopping   EarlyStopConfig `json:"early_stopping" yaml:"early_stopping" doc:"Early stopping (and the best checkpoint)."`
+	Seed            uint64          `json:"seed" yaml:"-"`                                                                                                    // shuffling and dropout (the run seed)
+	Threads         Threads         `json:"threads" yaml:"threads" doc:"TensorFlow thread pools; thread counts can change the bits of the results."` // 0: TensorFlow's choice
+	Prefetch        int             `json:"prefetch" yaml:"prefetch" range:"[1,1024]" fingerprint:"-" doc:"Batches prepared (and augmented) ahead of the session."`
+	Workers         int             `json:"workers" yaml:"workers" range:"[0,1024]" fingerprint:"-" doc:"Goroutines preparing batches (0: one per CPU)."`
 	// CheckpointDir, when set, receives best/ (best epoch by
 	// EarlyStopping.Monitor within the current phase) and last/ (end of
 	// every epoch, with the training state Resume continues from).
-	CheckpointDir string `json:"checkpoint_dir"`
-	Resume        bool   `json:"resume"` // continue from CheckpointDir/last when it exists
+	CheckpointDir string `json:"checkpoint_dir" yaml:"-"`
+	Resume        bool   `json:"resume" yaml:"-"` // continue from CheckpointDir/last when it exists
 }
+
+// Threads sizes TensorFlow's thread pools; 0 leaves the choice to
+// TensorFlow (intra-op: all cores).
+type Threads = regressor.Threads
 
 // AdamConfig holds Adam's hyper-parameters.
 type AdamConfig struct {
-	LR      float64 `json:"lr"`
-	Beta1   float64 `json:"beta1"`
-	Beta2   float64 `json:"beta2"`
-	Epsilon float64 `json:"epsilon"`
+	LR      float64 `json:"lr" yaml:"lr" range:"[0,inf)" doc:"Adam learning rate of head_only and all_layers."`
+	Beta1   float64 `json:"beta1" yaml:"beta1" range:"[0,1)" doc:"Adam β1."`
+	Beta2   float64 `json:"beta2" yaml:"beta2" range:"[0,1)" doc:"Adam β2."`
+	Epsilon float64 `json:"epsilon" yaml:"epsilon" range:"(0,inf)" doc:"Adam ε."`
 }
 
 // PhaseConfig is one phase of head_then_all.
 type PhaseConfig struct {
-	LR     float64 `json:"lr"`
-	Epochs int     `json:"epochs"`
+	LR     float64 `json:"lr" yaml:"lr" range:"[0,inf)" doc:"Learning rate of the phase."`
+	Epochs int     `json:"epochs" yaml:"epochs" range:"[0,100000]" doc:"Epochs of the phase."`
 }
 
 // PlateauConfig configures ReduceOnPlateau; Patience 0 disables it.
 type PlateauConfig struct {
-	Monitor  string  `json:"monitor"` // loss, mae, val_loss or val_mae
-	Factor   float64 `json:"factor"`
-	Patience int     `json:"patience"`
-	MinLR    float64 `json:"min_lr"`
+	Monitor  Monitor `json:"monitor" yaml:"monitor" doc:"Metric watched."`
+	Factor   float64 `json:"factor" yaml:"factor" range:"(0,1)" doc:"Learning-rate factor on a plateau."`
+	Patience int     `json:"patience" yaml:"patience" range:"[0,inf)" doc:"Epochs without improvement before reducing (0: off)."`
+	MinLR    float64 `json:"min_lr" yaml:"min_lr" range:"[0,inf)" doc:"Floor of the learning rate."`
 }
 
 // EarlyStopConfig configures EarlyStopping; Patience 0 disables stopping
 // (the best epoch is still tracked for best/ and RestoreBest).
 type EarlyStopConfig struct {
-	Monitor     string `json:"monitor"` // loss, mae, val_loss or val_mae
-	Patience    int    `json:"patience"`
-	RestoreBest bool   `json:"restore_best"` // end each phase with its best epoch's weights
+	Monitor     Monitor `json:"monitor" yaml:"monitor" doc:"Metric watched (and for the best checkpoint)."`
+	Patience    int     `json:"patience" yaml:"patience" range:"[0,inf)" doc:"Epochs without improvement before stopping (0: never stop early)."`
+	RestoreBest bool    `json:"restore_best" yaml:"restore_best" doc:"End each phase with its best epoch's weights."`
 }
 
 // Monitors lists the metric names callbacks can watch.
@@ -183,79 +185,26 @@ func DefaultTrainConfig() TrainConfig {
 
 // Validate reports every invalid field, naming its YAML key.
 func (c TrainConfig) Validate() error {
-	var errs []error
+	errs := []error{spec.Check("train", &c)}
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("train.%s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	if c.Loss != "mae" && c.Loss != "mse" {
-		bad("loss", "%q is not one of mae, mse", c.Loss)
-	}
+	// The rates and epochs that matter depend on the strategy.
 	checkLR := func(key string, lr float64) {
-		if !(lr > 0 && !math.IsInf(lr, 0)) {
-			bad(key, "learning rate %v must be positive and finite", lr)
+		if !(lr > 0) {
+			bad(key, "learning rate %v must be positive for strategy %s", lr, c.Strategy)
 		}
-	}
-	if !(c.Adam.Beta1 >= 0 && c.Adam.Beta1 < 1) {
-		bad("beta1", "%v is outside [0, 1)", c.Adam.Beta1)
-	}
-	if !(c.Adam.Beta2 >= 0 && c.Adam.Beta2 < 1) {
-		bad("beta2", "%v is outside [0, 1)", c.Adam.Beta2)
-	}
-	if !(c.Adam.Epsilon > 0) {
-		bad("epsilon", "%v must be positive", c.Adam.Epsilon)
-	}
-	if !(c.WeightDecay >= 0 && !math.IsInf(c.WeightDecay, 0)) {
-		bad("weight_decay", "%v must be zero or positive", c.WeightDecay)
 	}
 	switch c.Strategy {
 	case "head_only", "all_layers":
 		checkLR("lr", c.Adam.LR)
-		if c.Epochs < 1 {
-			bad("epochs", "%d must be at least 1", c.Epochs)
-		}
 	case "head_then_all":
 		checkLR("head_phase.lr", c.HeadPhase.LR)
 		checkLR("all_phase.lr", c.AllPhase.LR)
-		if c.HeadPhase.Epochs < 0 || c.AllPhase.Epochs < 0 || c.HeadPhase.Epochs+c.AllPhase.Epochs < 1 {
-			bad("head_phase.epochs", "%d and train.all_phase.epochs %d must be non-negative with at least one epoch in all",
+		if c.HeadPhase.Epochs+c.AllPhase.Epochs < 1 {
+			bad("head_phase.epochs", "%d and train.all_phase.epochs %d must give at least one epoch in all",
 				c.HeadPhase.Epochs, c.AllPhase.Epochs)
 		}
-	default:
-		bad("strategy", "%q is not one of %s", c.Strategy, strings.Join(Strategies, ", "))
-	}
-	if c.BatchSize < 1 || c.BatchSize > 1<<16 {
-		bad("batch_size", "%d is outside [1, 65536]", c.BatchSize)
-	}
-	if p := c.ReduceOnPlateau; p.Patience != 0 {
-		if !slices.Contains(Monitors, p.Monitor) {
-			bad("reduce_on_plateau.monitor", "%q is not one of %s", p.Monitor, strings.Join(Monitors, ", "))
-		}
-		if !(p.Factor > 0 && p.Factor < 1) {
-			bad("reduce_on_plateau.factor", "%v is outside (0, 1)", p.Factor)
-		}
-		if p.Patience < 0 {
-			bad("reduce_on_plateau.patience", "%d must be zero (off) or positive", p.Patience)
-		}
-		if !(p.MinLR >= 0) {
-			bad("reduce_on_plateau.min_lr", "%v must be zero or positive", p.MinLR)
-		}
-	}
-	if e := c.EarlyStopping; !slices.Contains(Monitors, e.Monitor) {
-		bad("early_stopping.monitor", "%q is not one of %s", e.Monitor, strings.Join(Monitors, ", "))
-	} else if e.Patience < 0 {
-		bad("early_stopping.patience", "%d must be zero (off) or positive", e.Patience)
-	}
-	if c.IntraOpThreads < 0 || c.IntraOpThreads > 1024 {
-		bad("threads.intra_op", "%d is outside [0, 1024]", c.IntraOpThreads)
-	}
-	if c.InterOpThreads < 0 || c.InterOpThreads > 1024 {
-		bad("threads.inter_op", "%d is outside [0, 1024]", c.InterOpThreads)
-	}
-	if c.Prefetch < 1 || c.Prefetch > 1024 {
-		bad("prefetch", "%d batches is outside [1, 1024]", c.Prefetch)
-	}
-	if c.Workers < 0 || c.Workers > 1024 {
-		bad("workers", "%d is outside [0, 1024]", c.Workers)
 	}
 	if c.Resume && c.CheckpointDir == "" {
 		bad("resume", "needs train.checkpoint_dir")

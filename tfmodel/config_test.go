@@ -14,9 +14,9 @@ func TestModelConfigValidate(t *testing.T) {
 		{"default", func(*ModelConfig) {}, ""},
 		{"empty head", func(c *ModelConfig) { c.Head = nil }, ""},
 		{"arch", func(c *ModelConfig) { c.Arch = "resnet99" }, `model.arch: "resnet99" is not one of resnet18, resnet34, resnet50`},
-		{"input size", func(c *ModelConfig) { c.InputSize = 0 }, "model.input_size"},
+		{"input size", func(c *ModelConfig) { c.InputSize = 5000 }, "model.input_size: 5000 is outside [0, 4096]"},
 		{"width", func(c *ModelConfig) { c.WidthMultiplier = 0 }, "model.width_multiplier"},
-		{"head units", func(c *ModelConfig) { c.Head = []int{8, 0} }, "model.head: layer 2 has 0 units"},
+		{"head units", func(c *ModelConfig) { c.Head = []int{8, 0} }, "model.head: item 2, 0 is outside [1, 65536]"},
 		{"dropout", func(c *ModelConfig) { c.Dropout = 1 }, "model.dropout"},
 		{"age max", func(c *ModelConfig) { c.AgeMax = -1 }, "model.age_max"},
 		{"momentum", func(c *ModelConfig) { c.BNMomentum = 1 }, "model.bn_momentum"},
@@ -46,11 +46,11 @@ func TestTrainConfigValidate(t *testing.T) {
 		{"beta1", func(c *TrainConfig) { c.Adam.Beta1 = 1 }, "train.beta1"},
 		{"batch", func(c *TrainConfig) { c.BatchSize = 0 }, "train.batch_size"},
 		{"plateau monitor", func(c *TrainConfig) { c.ReduceOnPlateau.Monitor = "acc" }, "train.reduce_on_plateau.monitor"},
-		{"plateau off ignores monitor", func(c *TrainConfig) { c.ReduceOnPlateau = PlateauConfig{} }, ""},
+		{"plateau off", func(c *TrainConfig) { c.ReduceOnPlateau.Patience = 0 }, ""},
 		{"early monitor", func(c *TrainConfig) { c.EarlyStopping.Monitor = "" }, "train.early_stopping.monitor"},
 		{"prefetch", func(c *TrainConfig) { c.Prefetch = 0 }, "train.prefetch"},
 		{"resume", func(c *TrainConfig) { c.Resume = true }, "train.resume: needs train.checkpoint_dir"},
-		{"threads", func(c *TrainConfig) { c.IntraOpThreads = -1 }, "train.threads.intra_op"},
+		{"threads", func(c *TrainConfig) { c.Threads.IntraOp = -1 }, "train.threads.intra_op"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

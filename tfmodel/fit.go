@@ -82,9 +82,9 @@ func (f *fit) checkpointDir(name string) string {
 
 // start sets up a fresh run, or continues the one saved in last/.
 func (f *fit) start() error {
-	f.st = &trainState{Strategy: f.tc.Strategy}
+	f.st = &trainState{Strategy: string(f.tc.Strategy)}
 	if len(f.valid.Examples) == 0 {
-		for _, m := range []string{f.tc.EarlyStopping.Monitor, f.tc.ReduceOnPlateau.Monitor} {
+		for _, m := range []string{string(f.tc.EarlyStopping.Monitor), string(f.tc.ReduceOnPlateau.Monitor)} {
 			if strings.HasPrefix(m, "val_") {
 				f.log.Warn("no validation data: callbacks monitor the training metric instead", "monitor", m)
 				break
@@ -103,7 +103,7 @@ func (f *fit) start() error {
 		f.log.Info("nothing to resume, starting fresh", "dir", last)
 		return nil
 	}
-	if st.Strategy != f.tc.Strategy {
+	if st.Strategy != string(f.tc.Strategy) {
 		return fmt.Errorf("resume from %s: it was trained with train.strategy %s, now %s", last, st.Strategy, f.tc.Strategy)
 	}
 	if st.Phase < len(f.phases) && st.EpochInPhase > 0 && f.tc.EarlyStopping.RestoreBest && st.Early.HasBest {
@@ -190,7 +190,7 @@ func (f *fit) epoch(ctx context.Context, ph phase) error {
 // endEpoch runs the callbacks and writes the checkpoints.
 func (f *fit) endEpoch(rec dataset.EpochRecord, ph phase) error {
 	es := f.tc.EarlyStopping
-	improved, stop := f.early.Step(f.st.Epoch, monitored(rec, es.Monitor))
+	improved, stop := f.early.Step(f.st.Epoch, monitored(rec, string(es.Monitor)))
 	if improved {
 		if es.RestoreBest {
 			snap, err := f.r.snapshot(f.r.gr.modelVars())
@@ -206,7 +206,7 @@ func (f *fit) endEpoch(rec dataset.EpochRecord, ph phase) error {
 			}
 		}
 	}
-	lr, reduced := f.plateau.Step(monitored(rec, f.tc.ReduceOnPlateau.Monitor), f.st.LR)
+	lr, reduced := f.plateau.Step(monitored(rec, string(f.tc.ReduceOnPlateau.Monitor)), f.st.LR)
 	if reduced {
 		f.log.Info("reducing learning rate on plateau", "epoch", rec.Epoch, "monitor", f.tc.ReduceOnPlateau.Monitor, "from", f.st.LR, "to", lr)
 	}
@@ -220,7 +220,7 @@ func (f *fit) endEpoch(rec dataset.EpochRecord, ph phase) error {
 			if err := f.r.assign(f.r.gr.modelVars(), f.best); err != nil {
 				return fmt.Errorf("epoch %d: restore best weights: %w", rec.Epoch, err)
 			}
-			f.log.Info("restored best weights", "phase", ph.Name, "epoch", f.early.State.BestEpoch, es.Monitor, f.early.State.Best)
+			f.log.Info("restored best weights", "phase", ph.Name, "epoch", f.early.State.BestEpoch, string(es.Monitor), f.early.State.Best)
 		}
 		f.st.Phase++
 		f.st.EpochInPhase = 0

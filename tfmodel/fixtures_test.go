@@ -78,7 +78,7 @@ func smallTrain() TrainConfig {
 	c.BatchSize = 16
 	c.ReduceOnPlateau.Patience = 0
 	c.EarlyStopping = EarlyStopConfig{Monitor: "val_mae"}
-	c.IntraOpThreads, c.InterOpThreads = 1, 1
+	c.Threads = Threads{IntraOp: 1, InterOp: 1}
 	c.Workers = 1
 	return c
 }

@@ -78,7 +78,7 @@ func (gr *graph) tower(m mode) (*towerOut, error) {
 	t := &tower{mode: m, vs: gr.vs, dropSeed: gr.stepSeed}
 	s := gr.root.SubScope(m.name)
 	backbone := layer{t: t, s: s, part: partBackbone}.in("backbone")
-	features := backbones[gr.cfg.Arch](backbone, gr.input, gr.cfg)
+	features := backbones[string(gr.cfg.Arch)](backbone, gr.input, gr.cfg)
 	hd := layer{t: t, s: s, part: partHead}.in("head")
 	scaled := head(hd, features, gr.cfg)
 	years := op.Mul(s.SubScope("years"), scaled, op.Const(s.SubScope("age_max"), float32(gr.cfg.AgeMax)))

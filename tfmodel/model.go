@@ -21,7 +21,7 @@ type ResNet struct {
 	closed bool
 }
 
-var _ regressor.Regressor = (*ResNet)(nil)
+var _ regressor.Trainable = kindModel{}
 
 // New builds a freshly initialised network (weights from cfg.Seed). Pass
 // WithTraining to be able to Fit.
@@ -59,6 +59,9 @@ func Load(dir string, opts ...Option) (r *ResNet, err error) {
 func open(cfg ModelConfig, opts []Option) (*ResNet, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("tfmodel: %w", err)
+	}
+	if cfg.InputSize < 8 {
+		return nil, fmt.Errorf("tfmodel: model.input_size: %d pixels; a network needs at least 8 (0, meaning data.image_size, must be resolved first)", cfg.InputSize)
 	}
 	o, err := buildOptions(opts)
 	if err != nil {

@@ -25,7 +25,7 @@ type options struct {
 func WithTraining(tc TrainConfig) Option {
 	return func(o *options) {
 		o.train = &tc
-		o.intra, o.inter = tc.IntraOpThreads, tc.InterOpThreads
+		o.intra, o.inter = tc.Threads.IntraOp, tc.Threads.InterOp
 		o.batchSize = tc.BatchSize
 	}
 }

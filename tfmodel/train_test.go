@@ -99,7 +99,7 @@ func TestSameSeedSameCurve(t *testing.T) {
 	data := makeData(t, 48, 32, 5)
 	tc := smallTrain()
 	tc.Epochs = 2
-	tc.IntraOpThreads = 2
+	tc.Threads.IntraOp = 2
 	tc.Workers = 2
 	run := func() []dataset.EpochRecord {
 		m, err := New(smallModel(32), quiet(WithTraining(tc))...)

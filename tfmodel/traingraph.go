@@ -42,7 +42,7 @@ func (gr *graph) buildTraining(tc TrainConfig) error {
 	tg.lr = op.Placeholder(s.SubScope("lr"), tf.Float, op.PlaceholderShape(tf.ScalarShape()))
 
 	l2 := gr.weightDecay(s.SubScope("weight_decay"), tc.WeightDecay)
-	tg.val = gr.lossOf(s.SubScope("val_loss"), gr.infer, tc.Loss, tg, l2)
+	tg.val = gr.lossOf(s.SubScope("val_loss"), gr.infer, string(tc.Loss), tg, l2)
 
 	iterations, err := gr.vs.get("optimizer/iterations", nil, partOptimizer, false, false, constant(0))
 	if err != nil {
@@ -116,7 +116,7 @@ func (gr *graph) trainTower(s *op.Scope, m mode, headOnly bool, tc TrainConfig, 
 	if err != nil {
 		return nil, err
 	}
-	lo := gr.lossOf(s.SubScope("loss"), out, tc.Loss, tg, l2)
+	lo := gr.lossOf(s.SubScope("loss"), out, string(tc.Loss), tg, l2)
 	vars := gr.vs.filter(func(v *variable) bool {
 		return v.trained && (v.part == partHead || (!headOnly && v.part == partBackbone))
 	})

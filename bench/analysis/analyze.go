@@ -42,7 +42,7 @@ func analyze(args []string) error {
 
 	o := analysis.DefaultOptions()
 	o.Attributes = []string{dataset.AttrGender, dataset.AttrEthnicity, dataset.AttrAgeGroup}
-	o.Intersections = [][]string{{dataset.AttrGender, dataset.AttrEthnicity}}
+	o.Intersections = []analysis.Intersection{{dataset.AttrGender, dataset.AttrEthnicity}}
 	o.Bootstrap.Resamples = *resamples
 	o.Permutation.Resamples = *perms
 	o.Workers = *workers

@@ -56,11 +56,11 @@ func run(arch string, n, size int, width float64, batch, epochs, predicts, intra
 	defer data.Images.Close()
 
 	cfg := tfmodel.DefaultModelConfig()
-	cfg.Arch, cfg.InputSize, cfg.WidthMultiplier = arch, size, width
+	cfg.Arch, cfg.InputSize, cfg.WidthMultiplier = tfmodel.Arch(arch), size, width
 	tc := tfmodel.DefaultTrainConfig()
 	tc.Strategy, tc.Epochs, tc.Adam.LR, tc.BatchSize = "all_layers", epochs, 1e-4, batch
 	tc.ReduceOnPlateau.Patience, tc.EarlyStopping = 0, tfmodel.EarlyStopConfig{Monitor: "mae"}
-	tc.IntraOpThreads, tc.InterOpThreads = intra, inter
+	tc.Threads = tfmodel.Threads{IntraOp: intra, InterOp: inter}
 	m, err := tfmodel.New(cfg, tfmodel.WithTraining(tc), tfmodel.WithProgress(nil),
 		tfmodel.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"fairage/config"
 	"fairage/pipeline"
 	"fairage/stages"
 )
@@ -19,11 +20,14 @@ func runWith(cmd *cobra.Command, flags *configFlags, path, name, suffix string, 
 		return err
 	}
 	if name == "" {
-		name = cfg.String("run.name") + suffix
+		name = cfg.Run.Name + suffix
+	}
+	if err := pipeline.CheckRunName(name); err != nil {
+		return &config.Error{File: path, Problems: []string{"--name: " + err.Error()}}
 	}
 	opts := flags.runOptions(cfg)
 	opts.Name = name
-	r := &pipeline.Runner{Graph: stages.Graph(cfg), Config: cfg}
+	r := &pipeline.Runner{Graph: stages.Graph(cfg.Config)}
 	m, err := r.Run(cmd.Context(), opts)
 	if m != nil {
 		fmt.Fprintf(cmd.OutOrStdout(), "run %s %s: %s\n", m.Name, m.Status, filepath.Join(opts.RunDir(), stages.ReportHTML))
@@ -48,8 +52,8 @@ and predictions without a sample are counted and reported.`,
 				return fmt.Errorf("--predictions: give the predictions file")
 			}
 			return runWith(cmd, &flags, args[0], name, "-predictions",
-				"evaluate.backend=predictions", "evaluate.predictions.path="+predictions,
-				"evaluate.predictions.id_column="+idColumn, "evaluate.predictions.column="+column,
+				"model.kind=predictions", "model.from="+predictions,
+				"model.predictions.id_column="+idColumn, "model.predictions.column="+column,
 				"evaluate.splits=[train, valid, test]", "analysis.split=all")
 		},
 	}
@@ -81,10 +85,10 @@ audited; attribute values the model never saw are analysed as they come.`,
 				if err != nil {
 					return err
 				}
-				name = cfg.String("run.name") + "-eval-" + filepath.Base(filepath.Clean(model))
+				name = cfg.Run.Name + "-eval-" + filepath.Base(filepath.Clean(model))
 			}
 			return runWith(cmd, &flags, args[0], name, "",
-				"evaluate.model="+model, "evaluate.splits=[train, valid, test]", "analysis.split=all")
+				"model.kind=resnet", "model.from="+model, "evaluate.splits=[train, valid, test]", "analysis.split=all")
 		},
 	}
 	flags.register(cmd)

@@ -20,11 +20,12 @@ func (f *configFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.runsDir, "runs", "runs", "folder holding run folders and the shared stage cache")
 }
 
-func (f *configFlags) load(path string) (*pipeline.Config, error) {
-	return pipeline.Load(path, stages.Schema(), pipeline.LoadOptions{Sets: f.sets, Env: os.Environ()})
+func (f *configFlags) load(path string) (*stages.Loaded, error) {
+	return stages.Load(path, stages.LoadOptions{Sets: f.sets, Env: os.Environ()})
 }
 
-func (f *configFlags) runOptions(cfg *pipeline.Config) pipeline.RunOptions {
-	return pipeline.RunOptions{RunsDir: f.runsDir, Name: cfg.String("run.name"), Log: os.Stderr,
-		Versions: stages.Versions(), Args: os.Args}
+func (f *configFlags) runOptions(cfg *stages.Loaded) pipeline.RunOptions {
+	opts := cfg.RunOptions()
+	opts.RunsDir, opts.Log, opts.Args = f.runsDir, os.Stderr, os.Args
+	return opts
 }

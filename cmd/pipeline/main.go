@@ -18,13 +18,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"fairage/analysis"
+	"fairage/config"
 	"fairage/pipeline"
 )
 
 // Exit codes, documented in the README.
 const (
 	exitFailure     = 1
-	exitConfig      = 2
+	exitConfig      = 2 // an invalid config, or arguments that cannot be carried out
 	exitGate        = 3
 	exitInterrupted = 130
 )
@@ -42,12 +43,13 @@ func main() {
 }
 
 func exitCode(ctx context.Context, err error) int {
-	var cfgErr *pipeline.ConfigError
+	var cfgErr *config.Error
+	var usageErr *pipeline.UsageError
 	var gateErr *analysis.GateError
 	switch {
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitInterrupted
-	case errors.As(err, &cfgErr):
+	case errors.As(err, &cfgErr), errors.As(err, &usageErr):
 		return exitConfig
 	case errors.As(err, &gateErr):
 		return exitGate

@@ -31,7 +31,7 @@ written output is ever left behind.`,
 			}
 			opts := flags.runOptions(cfg)
 			opts.Only, opts.From, opts.Until, opts.Force, opts.Resume = only, from, until, force, resume
-			r := &pipeline.Runner{Graph: stages.Graph(cfg), Config: cfg}
+			r := &pipeline.Runner{Graph: stages.Graph(cfg.Config)}
 			m, err := r.Run(cmd.Context(), opts)
 			if err != nil {
 				return err

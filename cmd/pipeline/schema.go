@@ -3,7 +3,6 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"fairage/pipeline"
 	"fairage/stages"
 )
 
@@ -13,7 +12,7 @@ func newSchemaCmd() *cobra.Command {
 		Short: "Print the config reference (every key, type, default and meaning) as Markdown",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := cmd.OutOrStdout().Write([]byte(pipeline.Reference(stages.Schema())))
+			_, err := cmd.OutOrStdout().Write([]byte(stages.Reference()))
 			return err
 		},
 	}

@@ -21,7 +21,7 @@ func newStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r := &pipeline.Runner{Graph: stages.Graph(cfg), Config: cfg}
+			r := &pipeline.Runner{Graph: stages.Graph(cfg.Config)}
 			opts := flags.runOptions(cfg)
 			st, err := r.Status(cmd.Context(), opts)
 			if err != nil {

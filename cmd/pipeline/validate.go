@@ -11,7 +11,7 @@ func newValidateCmd() *cobra.Command {
 	var print bool
 	cmd := &cobra.Command{
 		Use:   "validate CONFIG",
-		Short: "Check CONFIG against the schema (types, ranges, allowed values, unknown keys)",
+		Short: "Check CONFIG before anything runs: types, ranges, allowed values, unknown keys and variables, and the rules between sections",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := flags.load(args[0])
@@ -22,7 +22,7 @@ func newValidateCmd() *cobra.Command {
 				fmt.Fprint(cmd.OutOrStdout(), cfg.YAML())
 				return nil
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid (run %q)\n", args[0], cfg.String("run.name"))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid (run %q)\n", args[0], cfg.Run.Name)
 			return nil
 		},
 	}

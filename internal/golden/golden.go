@@ -29,3 +29,6 @@ func Check(t testing.TB, name string, got []byte) {
 		t.Errorf("%s differs from the golden file (rerun with -update if intended); got:\n%s", path, got)
 	}
 }
+
+// Updating reports whether the tests run with -update.
+func Updating() bool { return *update }

@@ -1,0 +1,242 @@
+package stages
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"fairage/analysis"
+	"fairage/augment"
+	"fairage/balance"
+	"fairage/config"
+	"fairage/dataset"
+	"fairage/internal/spec"
+	"fairage/pipeline"
+	"fairage/regressor"
+	"fairage/reports"
+	"fairage/tfmodel"
+)
+
+// EnvPrefix prefixes environment overrides: FAIRAGE_TRAIN_EPOCHS=3 sets
+// train.epochs.
+const EnvPrefix = "FAIRAGE"
+
+// OtherEnv lists FAIRAGE_* variables that are not settings, read by the
+// set-up scripts and tests; any other FAIRAGE_* variable must name a
+// setting.
+var OtherEnv = []string{
+	"FAIRAGE_CACHE",           // download cache of the set-up scripts
+	"FAIRAGE_SHARED",          // the shared datasets folder of the tests
+	"FAIRAGE_MODELS_DIR",      // pretrained weights a user already has
+	"FAIRAGE_ONNXRUNTIME_LIB", // an ONNX Runtime library a user already has
+}
+
+// Config is a whole pipeline config: one section per component, each
+// declared (keys, defaults, docs, bounds) by the package that owns it.
+type Config struct {
+	Run      RunConfig            `yaml:"run" doc:"The run as a whole: its name (the folder under runs/) and the seed every stage derives its randomness from."`
+	Data     dataset.DataConfig   `yaml:"data" doc:"Where the faces come from and how they are ingested (package dataset): the adapter, image size, accepted ages and values, and how many bad rows are tolerated. Relative paths are relative to the config file that sets them."`
+	Split    dataset.SplitOptions `yaml:"split" doc:"Train/valid/test assignment (package dataset): the dataset's own splits where it has them, otherwise stratified by attributes and age group, with near-duplicate groups kept on one side."`
+	Balance  balance.Options      `yaml:"balance" doc:"Rebalancing of the training split (package balance): which attributes define groups, and whether small groups are oversampled, large ones undersampled, or losses reweighted. Only the training split is touched."`
+	Augment  AugmentConfig        `yaml:"augment" doc:"Image augmentation of the training set (package augment, built on gift). Parameters of every image follow from the run seed, sample id, copy and epoch, so the same plan gives the same pixels."`
+	Model    ModelConfig          `yaml:"model" doc:"The model that is trained or audited (package regressor and its kinds): kind resnet is the native ResNet regressor built in TensorFlow from Go (backbone, dense head with dropout, output sigmoid × age_max, as in the original study); other kinds load a model made elsewhere."`
+	Train    tfmodel.TrainConfig  `yaml:"train" doc:"Training of a trainable model kind (package tfmodel): loss, Adam, strategy (head only, all layers, or head then all), reduce-on-plateau, early stopping, threads."`
+	Evaluate EvaluateConfig       `yaml:"evaluate" doc:"Prediction over the evaluated splits, producing the predictions table the analysis audits."`
+	Analysis analysis.Options     `yaml:"analysis" doc:"The bias audit (package analysis): per-group error metrics, the study's bias scores (mean pairwise |ΔMAE|) with max−min gaps and min/max ratios, bootstrap intervals, permutation tests with Holm correction, and gates that fail the run."`
+	Report   ReportConfig         `yaml:"report" doc:"The run's report (package reports): report.md and a self-contained report.html with the summary, the study's results table, per-group tables with intervals, charts and run metadata."`
+}
+
+// RunConfig is the run section.
+type RunConfig struct {
+	Name string `yaml:"name" doc:"Run folder name under the runs folder (runs/<name>); names starting with a dot are reserved."`
+	Seed int    `yaml:"seed" range:"[0,inf)" doc:"Seed for every random choice; the same seed and config give the same outputs."`
+}
+
+// ModelConfig is the model section: the kind, where an existing model
+// comes from, the native kind's own settings, and each other kind's
+// sub-section.
+type ModelConfig struct {
+	Kind regressor.KindName `yaml:"kind" doc:"Which model: resnet (trained here unless model.from is set) or another registered kind (see its sub-section)."`
+	From string             `yaml:"from" path:"config" doc:"Where an existing model comes from: for resnet a trained run folder (runs/<name>) or model folder, audited without training (empty: train here); for predictions the predictions file (.csv, .tsv, .parquet)."`
+	// ResNet holds the native kind's settings.
+	ResNet tfmodel.ModelConfig `yaml:",inline"`
+	// Kinds holds every other kind's sub-section.
+	Kinds regressor.KindSettings `yaml:",inline"`
+}
+
+// EvaluateConfig is the evaluate section.
+type EvaluateConfig struct {
+	Splits    []string          `yaml:"splits" doc:"Splits to predict (train, valid, test)."`
+	BatchSize int               `yaml:"batch_size" range:"[1,65536]" doc:"Images per prediction step."`
+	Threads   regressor.Threads `yaml:"threads" doc:"Thread pools of the model's runtime while predicting; thread counts can change the last bits of the results."`
+}
+
+// AugmentConfig is the augment section: the augmentation itself and the
+// contact sheet the augment stage draws for the report.
+type AugmentConfig struct {
+	augment.Options `yaml:",inline"`
+	ContactSheet    ContactSheetConfig `yaml:"contact_sheet" doc:"The contact sheet of augmented copies the report shows."`
+}
+
+// ContactSheetConfig sizes the contact sheet.
+type ContactSheetConfig struct {
+	Copies int `yaml:"copies" range:"[1,16]" doc:"Augmented copies shown per group."`
+}
+
+// Validate checks the augmentation and the sheet.
+func (a *AugmentConfig) Validate() error {
+	return errors.Join(a.Options.Validate(), spec.Check("augment.contact_sheet", &a.ContactSheet))
+}
+
+// ReportConfig is the report section.
+type ReportConfig struct {
+	reports.Options `yaml:",inline"`
+	ModelName       string `yaml:"model_name" doc:"Model name in the study's results table (empty: the run name)."`
+}
+
+// DefaultConfig returns every section's defaults.
+func DefaultConfig() *Config {
+	model := tfmodel.DefaultModelConfig()
+	model.InputSize = 0 // data.image_size
+	return &Config{
+		Run:      RunConfig{Name: "default", Seed: 42},
+		Data:     dataset.DefaultDataConfig(),
+		Split:    dataset.DefaultSplitOptions(),
+		Balance:  balance.DefaultOptions(),
+		Augment:  AugmentConfig{Options: augment.DefaultOptions(), ContactSheet: ContactSheetConfig{Copies: 4}},
+		Model:    ModelConfig{Kind: "resnet", ResNet: model, Kinds: regressor.DefaultKindSettings()},
+		Train:    tfmodel.DefaultTrainConfig(),
+		Evaluate: EvaluateConfig{Splits: []string{dataset.SplitValid, dataset.SplitTest}, BatchSize: 64},
+		Analysis: analysis.DefaultOptions(),
+		Report:   ReportConfig{Options: reports.DefaultOptions()},
+	}
+}
+
+// LoadOptions are a config's overrides.
+type LoadOptions struct {
+	Sets []string // --set key=value
+	Env  []string // os.Environ(), or nil for none
+}
+
+// Loaded is a config with where it came from.
+type Loaded struct {
+	*Config
+	Source *config.Source
+}
+
+// Load reads and validates a config file: every problem, each naming where
+// it was set, as a *config.Error.
+func Load(path string, opts LoadOptions) (*Loaded, error) {
+	cfg := DefaultConfig()
+	src, err := config.Load(path, cfg, config.Options{Sets: opts.Sets, Env: opts.Env, EnvPrefix: EnvPrefix, OtherEnv: OtherEnv})
+	if err != nil {
+		return nil, err
+	}
+	return &Loaded{Config: cfg, Source: src}, nil
+}
+
+// Reference is the config reference (docs/config.md).
+func Reference() string { return config.Reference(DefaultConfig(), EnvPrefix) }
+
+// YAML renders the resolved config.
+func (c *Config) YAML() string { return config.YAML(c) }
+
+// Validate checks every section and the rules between sections; the
+// config loader runs it before any stage does.
+func (c *Config) Validate() error {
+	errs := []error{
+		spec.Check("run", &c.Run),
+		c.Data.Validate(),
+		c.Split.Validate(),
+		c.Balance.Validate(),
+		c.Augment.Validate(),
+		c.Model.validate(),
+		c.Train.Validate(),
+		spec.Check("evaluate", &c.Evaluate),
+		c.Analysis.Validate(),
+		c.Report.Validate(),
+	}
+	if err := pipeline.CheckRunName(c.Run.Name); err != nil {
+		errs = append(errs, err)
+	}
+	for i, s := range c.Evaluate.Splits {
+		if s != dataset.SplitTrain && s != dataset.SplitValid && s != dataset.SplitTest {
+			errs = append(errs, fmt.Errorf("evaluate.splits: item %d, %q is not one of train, valid, test", i+1, s))
+		}
+	}
+	if len(c.Evaluate.Splits) == 0 {
+		errs = append(errs, errors.New("evaluate.splits: list at least one split"))
+	}
+	if split := string(c.Analysis.Split); split != string(analysis.SplitAll) && split != "" && !slices.Contains(c.Evaluate.Splits, split) {
+		errs = append(errs, fmt.Errorf("analysis.split: %s is not among evaluate.splits %v, so it would have no predictions", split, c.Evaluate.Splits))
+	}
+	if n := c.Model.ResNet.InputSize; n != 0 && n != c.Data.Ingest.Size {
+		errs = append(errs, fmt.Errorf("model.input_size: %d differs from data.image_size %d; the model reads the packed images (set data.image_size: %d, or model.input_size: 0)", n, c.Data.Ingest.Size, n))
+	}
+	return errors.Join(errs...)
+}
+
+// validate checks the model section: its kind, and the kind's settings.
+func (m *ModelConfig) validate() error {
+	k, err := regressor.Lookup(string(m.Kind))
+	if err != nil {
+		return err
+	}
+	// Kind was checked by Lookup; the native kind's fields (inline here)
+	// and every other kind's sub-section check themselves.
+	errs := []error{m.ResNet.Validate(), m.Kinds.Validate()}
+	if !k.Trainable && m.From == "" {
+		errs = append(errs, fmt.Errorf("model.from: kind %s trains nothing here; give the model (or predictions file) to audit", k.Name))
+	}
+	if m.From != "" {
+		if _, err := os.Stat(m.From); err != nil {
+			errs = append(errs, fmt.Errorf("model.from: %s: %w", m.From, errors.Unwrap(err)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// trains reports whether the config trains a model here.
+func (c *Config) trains() bool {
+	k, err := regressor.Lookup(string(c.Model.Kind))
+	return err == nil && k.Trainable && c.Model.From == ""
+}
+
+// kind returns the configured model kind (validated at load).
+func (c *Config) kind() regressor.Kind {
+	k, err := regressor.Lookup(string(c.Model.Kind))
+	if err != nil {
+		panic(err) // Validate rejects an unknown kind
+	}
+	return k
+}
+
+// kindSettings returns the configured kind's settings: its sub-section,
+// or the native kind's own fields.
+func (c *Config) kindSettings() regressor.Settings {
+	if s, ok := c.Model.Kinds[string(c.Model.Kind)]; ok {
+		return s
+	}
+	return &c.Model.ResNet
+}
+
+// modelDirOf accepts a run folder (runs/<name>) or a model folder for the
+// resnet kind.
+func modelDirOf(p string) (string, error) {
+	for _, dir := range []string{filepath.Join(p, stageTrain, modelDir), p} {
+		if _, err := os.Stat(filepath.Join(dir, "model.json")); err == nil {
+			return dir, nil
+		}
+	}
+	return "", fmt.Errorf("model.from: %s holds no trained model (expected a run folder with train/%s/model.json, or a model folder)", p, modelDir)
+}
+
+// RunOptions are the run options a loaded config implies: its run name,
+// and what the manifest records of it (resolved config, files, seed,
+// versions). Callers add the runs folder, log and selection.
+func (l *Loaded) RunOptions() pipeline.RunOptions {
+	return pipeline.RunOptions{Name: l.Run.Name, Config: config.Nested(l.Config), ConfigFile: l.Source.File,
+		ConfigChain: l.Source.Chain, Seed: l.Run.Seed, Versions: Versions()}
+}
