@@ -21,7 +21,9 @@ const (
 )
 
 // Values lists the modes (config: augment.mode).
-func (Mode) Values() []string { return []string{string(ModeNone), string(ModeOffline), string(ModeOnline)} }
+func (Mode) Values() []string {
+	return []string{string(ModeNone), string(ModeOffline), string(ModeOnline)}
+}
 
 // OfflineEpoch is the epoch offline augmentation draws parameters for.
 const OfflineEpoch = 0

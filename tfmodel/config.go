@@ -104,7 +104,7 @@ var Strategies = []string{"head_only", "all_layers", "head_then_all"}
 // start from DefaultTrainConfig and override.
 type TrainConfig struct {
 	Loss        Loss       `json:"loss" yaml:"loss" doc:"Loss on targets scaled by model.age_max, weighted per sample by the plan."`
-	Adam        AdamConfig `json:"adam" yaml:",inline"`                                                       // optimizer; Adam.LR is the rate of head_only and all_layers
+	Adam        AdamConfig `json:"adam" yaml:",inline"`                                                                    // optimizer; Adam.LR is the rate of head_only and all_layers
 	WeightDecay float64    `json:"weight_decay" yaml:"weight_decay" range:"[0,inf)" doc:"L2 factor on kernels (0: none)."` // loss += wd·Σw²
 	// Strategy: head_only (backbone frozen), all_layers, or head_then_all
 	// (HeadPhase then AllPhase, each with its own rate and epochs, like the
@@ -117,7 +117,7 @@ type TrainConfig struct {
 	BatchSize       int             `json:"batch_size" yaml:"batch_size" range:"[1,65536]" doc:"Images per training step (and per validation batch during training; the evaluate stage uses evaluate.batch_size)."`
 	ReduceOnPlateau PlateauConfig   `json:"reduce_on_plateau" yaml:"reduce_on_plateau" doc:"Reduce-on-plateau of the learning rate."`
 	EarlyStopping   EarlyStopConfig `json:"early_stopping" yaml:"early_stopping" doc:"Early stopping (and the best checkpoint)."`
-	Seed            uint64          `json:"seed" yaml:"-"`                                                                                                    // shuffling and dropout (the run seed)
+	Seed            uint64          `json:"seed" yaml:"-"`                                                                                           // shuffling and dropout (the run seed)
 	Threads         Threads         `json:"threads" yaml:"threads" doc:"TensorFlow thread pools; thread counts can change the bits of the results."` // 0: TensorFlow's choice
 	Prefetch        int             `json:"prefetch" yaml:"prefetch" range:"[1,1024]" fingerprint:"-" doc:"Batches prepared (and augmented) ahead of the session."`
 	Workers         int             `json:"workers" yaml:"workers" range:"[0,1024]" fingerprint:"-" doc:"Goroutines preparing batches (0: one per CPU)."`
