@@ -146,17 +146,21 @@ func RejectReason(p *dataset.Prediction, r *RangeOptions) string {
 }
 
 // Analysed reports whether Analyze used p: it is of the analysed split and
-// passes the range checks of Settings.Range. A Result built by hand (zero
-// Settings.Range) accepts every finite row.
+// Rejects(p) is false.
 func (r *Result) Analysed(p *dataset.Prediction) bool {
-	if r.Split != "" && p.Split != r.Split {
-		return false
-	}
+	return (r.Split == "" || p.Split == r.Split) && !r.Rejects(p)
+}
+
+// Rejects reports whether the analysis leaves p out because a value is
+// not an age, under Settings.Range (whatever p's split). Reports use it to
+// draw only what the analysis used. A Result built by hand (zero
+// Settings.Range) rejects only non-finite values.
+func (r *Result) Rejects(p *dataset.Prediction) bool {
 	rg := r.Settings.Range
 	if rg == (RangeOptions{}) {
-		return finite(p.YPred) && finite(p.YTrue)
+		return !finite(p.YPred) || !finite(p.YTrue)
 	}
-	return RejectReason(p, &rg) == ""
+	return RejectReason(p, &rg) != ""
 }
 
 // screeningWarnings says how many rows were left out or flagged.
