@@ -405,7 +405,10 @@ func ageBootstrap(ctx context.Context, sets []*ageStrata, resamples int, seed ui
 // returns their sum. Like drawCounts it takes two 32-bit draws from each
 // 64-bit output and replaces the rare rejected draw by an exact one, so
 // every index stays equally likely; two accumulators keep the adds
-// independent.
+// independent. Gathering the drawn values beat resampleStats' counting
+// here (1.4–2.3 against 2.2–3.4 ns per row for cells of 1,000 to 125,000
+// rows): with only a sum to compute, the counting's second pass costs more
+// than the random reads it saves.
 func gatherSum(v []float64, r *stream) float64 {
 	n := uint32(len(v))
 	thresh := -n % n
