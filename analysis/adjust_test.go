@@ -239,3 +239,23 @@ func TestAgeAdjustValidation(t *testing.T) {
 		t.Errorf("gate keys: %v", err)
 	}
 }
+
+// TestAgeAdjustedGate: an adjusted score can be gated like a raw one, and
+// an undefined one fails its gate with the reason.
+func TestAgeAdjustedGate(t *testing.T) {
+	o := handOptions()
+	o.Gates = map[string]Gate{"gender_bias_age_adjusted": {Max: ptr(1)}, "ethnicity_bias_age_adjusted": {Max: ptr(10)}}
+	res, err := Analyze(context.Background(), handFixture(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"ethnicity_bias_age_adjusted cannot be checked: no age bin has rows of every scored group",
+		"gender_bias_age_adjusted = 2.000 is above max 1",
+	}
+	for i, g := range res.Gates {
+		if g.Passed || !strings.HasPrefix(g.Message, want[i]) {
+			t.Errorf("gate %s: passed %v, %q; want %q", g.Metric, g.Passed, g.Message, want[i])
+		}
+	}
+}

@@ -171,7 +171,9 @@ type Test struct {
 	Name string `json:"name"`
 	// Observed is the statistic on the data.
 	Observed float64 `json:"observed"`
-	// P is the permutation p-value, (1 + #{T* ≥ T}) / (1 + permutations).
+	// P is the permutation p-value, (1 + #{T* ≥ T}) / (1 + permutations);
+	// two-sided for a within-subject test (|T*| ≥ |T|), whose Observed is
+	// the signed mean difference.
 	P float64 `json:"p"`
 	// PHolm is P after Holm correction across the family: every test of
 	// the analysis (raw, age-adjusted and within-subject).
