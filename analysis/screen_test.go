@@ -150,3 +150,20 @@ func TestRangeValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestCompareRejected: a run's rejected rows are left out of the paired
+// comparison and counted.
+func TestCompareRejected(t *testing.T) {
+	a, b := handFixture(), handFixture()
+	b[2].YPred = math.NaN()
+	b[5].YPred = 1e300
+	o := handOptions()
+	o.Permutation.Resamples = 20
+	res, err := Compare(context.Background(), "a", a, "b", b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RejectedA != 0 || res.RejectedB != 2 || res.Matched != 6 || res.OnlyA != 2 {
+		t.Errorf("rejected %d/%d, matched %d, only in a %d", res.RejectedA, res.RejectedB, res.Matched, res.OnlyA)
+	}
+}
