@@ -192,9 +192,9 @@ func ageBins(rows []*dataset.Prediction, opts *Options) (bins []uint8, labels []
 	return bins, labels, ref
 }
 
-// prepareAdjusted builds the result skeleton and point estimates of one
-// grouping's adjusted scores, and the strata to resample (nil when the
-// scores are unavailable).
+// prepareAdjusted builds the result skeleton of one grouping's adjusted
+// scores (support, cells, worst and best groups; fillAdjusted adds the
+// values) and the strata to resample, nil when the scores are undefined.
 func prepareAdjusted(a *AttributeResult, set *strata, e *encoding, abs []float64, bins []uint8, labels []string, ref []float64) (*AgeAdjusted, *ageStrata) {
 	adj := &AgeAdjusted{Bins: labels, Reference: ref, Support: []string{}, Dropped: []DroppedBin{}, Groups: []AdjustedGroup{}}
 	nan := pointEstimate(math.NaN())
@@ -232,13 +232,6 @@ func prepareAdjusted(a *AttributeResult, set *strata, e *encoding, abs []float64
 			st.cells[c] = append(st.cells[c], abs[i])
 		}
 	}
-	st.cells32 = make([][]float32, len(st.cells))
-	for c, v := range st.cells {
-		st.cells32[c] = make([]float32, len(v))
-		for i, x := range v {
-			st.cells32[c][i] = float32(x)
-		}
-	}
 	for b := range nb {
 		var missing []string
 		for j, g := range set.scored {
@@ -264,6 +257,13 @@ func prepareAdjusted(a *AttributeResult, set *strata, e *encoding, abs []float64
 	}
 	for b := range st.wAdj {
 		st.wAdj[b] /= adj.SupportWeight
+	}
+	st.cells32 = make([][]float32, len(st.cells))
+	for c, v := range st.cells {
+		st.cells32[c] = make([]float32, len(v))
+		for i, x := range v {
+			st.cells32[c][i] = float32(x)
+		}
 	}
 	for j, g := range set.scored {
 		ng := a.Groups[g].N
