@@ -11,15 +11,18 @@ import (
 
 // Analyze computes per-group metrics, bias scores, bootstrap intervals,
 // permutation tests and gates for the predictions (rows of opts.Split, or
-// all), and warns (Result.Warnings) when the predictions are degenerate.
-// It returns an error for invalid options or unusable data (no rows,
-// a non-finite value, cancellation), never for a failed gate: call
-// Result.GateError for that after writing the outputs.
+// all), the age-adjusted scores (opts.AgeAdjust) and, where rows carry
+// subject ids, the within-subject comparisons. Rows whose values are not
+// ages (opts.Range) are left out and listed in Result.Rejected; it warns
+// (Result.Warnings) when the predictions are degenerate. It returns an
+// error for invalid options or unusable data (no rows left, cancellation),
+// never for a failed gate: call Result.GateError for that after writing
+// the outputs.
 func Analyze(ctx context.Context, preds []dataset.Prediction, opts Options) (*Result, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("analysis options: %w", err)
 	}
-	rows, err := selectRows(preds, opts.Split.rows())
+	rows, scr, err := selectRows(preds, opts.Split.rows(), &opts.Range)
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +30,9 @@ func Analyze(ctx context.Context, preds []dataset.Prediction, opts Options) (*Re
 	res := &Result{
 		Version:  SummaryVersion,
 		Split:    opts.Split.rows(),
-		Warnings: predictionWarnings(rows),
+		Warnings: append(predictionWarnings(rows), screeningWarnings(scr, len(rows)+issueCount(scr.rejected), &opts.Range)...),
+		Rejected: nonNilIssues(scr.rejected),
+		Flagged:  nonNilIssues(scr.flagged),
 		Settings: Settings{
 			Rows:                 len(rows),
 			MinGroupSize:         opts.MinGroupSize,
@@ -39,7 +44,13 @@ func Analyze(ctx context.Context, preds []dataset.Prediction, opts Options) (*Re
 			PermutationResamples: opts.Permutation.Resamples,
 			PermutationSeed:      opts.Permutation.Seed,
 			Alpha:                opts.Alpha,
+			Range:                opts.Range,
+			AgeAdjust:            opts.AgeAdjust.Enabled,
 		},
+	}
+	if opts.AgeAdjust.Enabled {
+		res.Settings.AgeAdjustEdges = slices.Clone(opts.adjustEdges())
+		res.Settings.AgeAdjustReference = opts.adjustReference()
 	}
 	overall := make([]float64, len(order))
 	for k, i := range order {
@@ -47,54 +58,119 @@ func Analyze(ctx context.Context, preds []dataset.Prediction, opts Options) (*Re
 	}
 	sets := []strata{{name: "overall", groups: [][]float64{overall}}}
 	enc := newEncoder(rows, &opts)
+	var encs []*encoding
 	for _, members := range opts.groupings() {
 		e := enc.encode(members)
 		attr, set := describeGrouping(e, errs, order, &opts)
 		res.Attributes = append(res.Attributes, attr)
 		sets = append(sets, set)
+		encs = append(encs, e)
 	}
+	abs := make([]float64, len(errs))
+	for i, v := range errs {
+		abs[i] = math.Abs(v)
+	}
+	var ageSets []*ageStrata // per attribute; nil where not adjusted
+	if opts.AgeAdjust.Enabled {
+		bins, labels, ref := ageBins(rows, &opts)
+		ageSets = make([]*ageStrata, len(res.Attributes))
+		for ai := range res.Attributes {
+			a := &res.Attributes[ai]
+			a.AgeAdjusted, ageSets[ai] = prepareAdjusted(a, &sets[ai+1], encs[ai], abs, bins, labels, ref)
+		}
+	}
+	ws, pairs := withinSubject(rows, abs, res, encs)
+	res.WithinSubject = ws
 
 	var reps []replicates
+	var ageReps []ageReplicates
 	if opts.Bootstrap.Resamples > 0 {
 		if reps, err = bootstrap(ctx, sets, opts.Bootstrap.Resamples, opts.Bootstrap.Seed, opts.Workers); err != nil {
 			return nil, fmt.Errorf("analysis bootstrap: %w", err)
 		}
+		if ageSets != nil {
+			if ageReps, err = ageBootstrap(ctx, ageSets, opts.Bootstrap.Resamples, opts.Bootstrap.Seed, opts.Workers); err != nil {
+				return nil, fmt.Errorf("analysis bootstrap of the age-adjusted scores: %w", err)
+			}
+		}
+		if err := subjectIntervals(ctx, pairs, opts.Bootstrap.Resamples, opts.Bootstrap.Seed, opts.Bootstrap.Confidence, opts.Workers); err != nil {
+			return nil, fmt.Errorf("analysis bootstrap of the within-subject differences: %w", err)
+		}
 	}
 	fillEstimates(res, sets, reps, opts.Bootstrap.Confidence)
+	for ai, st := range ageSets {
+		if st != nil {
+			var r *ageReplicates
+			if ageReps != nil {
+				r = &ageReps[ai]
+			}
+			fillAdjusted(res.Attributes[ai].AgeAdjusted, st, r, opts.Bootstrap.Confidence)
+		}
+	}
 	if opts.Permutation.Resamples > 0 {
-		if err := runGroupTests(ctx, res, sets[1:], &opts); err != nil {
+		tests, err := runGroupTests(ctx, res, sets[1:], &opts)
+		if err != nil {
 			return nil, err
 		}
+		for ai, st := range ageSets {
+			if st == nil {
+				continue
+			}
+			a := &res.Attributes[ai]
+			t, err := agePermutationTest(ctx, ScoreKey(a.Key, MetricBias+AgeAdjustedSuffix), st, a.AgeAdjusted.Bias.Value,
+				opts.Permutation.Resamples, opts.Permutation.Seed, opts.Workers)
+			if err != nil {
+				return nil, fmt.Errorf("analysis age-adjusted permutation test of %s: %w", a.Name, err)
+			}
+			a.AgeAdjusted.Test = &t
+			tests = append(tests, a.AgeAdjusted.Test)
+		}
+		st, err := subjectTests(ctx, pairs, opts.Permutation.Resamples, opts.Permutation.Seed, opts.Workers)
+		if err != nil {
+			return nil, fmt.Errorf("analysis within-subject tests: %w", err)
+		}
+		holmFamily(append(tests, st...), opts.Alpha)
 	}
 	res.Gates = evaluateGates(res, opts.Gates, opts.Bootstrap.Confidence)
 	return res, nil
 }
 
-// selectRows keeps the rows of split ("" keeps all) and rejects values
-// that would poison every mean: a NaN prediction is a model or pipeline
-// bug to fix, not a row to drop silently.
-func selectRows(preds []dataset.Prediction, split string) ([]*dataset.Prediction, error) {
+// selectRows keeps the rows of split ("" keeps all) whose values are ages
+// (RejectReason), and records the rejected and implausible ones.
+func selectRows(preds []dataset.Prediction, split string, rg *RangeOptions) ([]*dataset.Prediction, *screening, error) {
 	rows := make([]*dataset.Prediction, 0, len(preds))
+	scr := &screening{}
+	inSplit := 0
 	for i := range preds {
 		p := &preds[i]
 		if split != "" && p.Split != split {
 			continue
 		}
-		if !finite(p.YTrue) || !finite(p.YPred) {
-			return nil, fmt.Errorf("predictions row %d (id %q): y_true %v, y_pred %v: values must be finite", i, p.ID, p.YTrue, p.YPred)
+		inSplit++
+		if scr.check(i, p, rg) {
+			rows = append(rows, p)
 		}
-		rows = append(rows, p)
 	}
 	if len(rows) == 0 {
-		if split != "" {
-			return nil, fmt.Errorf("no predictions of split %q (analysis.split) among %d rows", split, len(preds))
+		switch {
+		case inSplit > 0:
+			return nil, nil, fmt.Errorf("no predictions to analyse: all %d rejected (%s)", inSplit, issueSummary(scr.rejected))
+		case split != "":
+			return nil, nil, fmt.Errorf("no predictions of split %q (analysis.split) among %d rows", split, len(preds))
 		}
-		return nil, fmt.Errorf("no predictions to analyse")
+		return nil, nil, fmt.Errorf("no predictions to analyse")
 	}
 	if len(rows) >= math.MaxInt32 {
-		return nil, fmt.Errorf("%d predictions: the analysis handles at most %d rows", len(rows), math.MaxInt32-1)
+		return nil, nil, fmt.Errorf("%d predictions: the analysis handles at most %d rows", len(rows), math.MaxInt32-1)
 	}
-	return rows, nil
+	return rows, scr, nil
+}
+
+func nonNilIssues(list []RowIssue) []RowIssue {
+	if list == nil {
+		return []RowIssue{}
+	}
+	return list
 }
 
 // sortedErrors returns the signed errors ŷ−y and the row order by |e|:
@@ -135,7 +211,7 @@ func describeGrouping(e *encoding, errs []float64, order []int32, opts *Options)
 	if known == 0 {
 		a.Note = fmt.Sprintf("%s has no known values: all %d rows are unknown", a.Name, len(errs))
 		nan := pointEstimate(math.NaN())
-		a.Bias, a.Gap, a.Ratio = nan, nan, nan
+		a.Bias, a.Gap, a.Ratio, a.Diff = nan, nan, nan, nan
 		return a, set
 	}
 	a.Available = true
@@ -161,7 +237,8 @@ func describeGrouping(e *encoding, errs []float64, order []int32, opts *Options)
 	}
 	a.ScoredGroups = len(set.scored)
 	if a.ScoredGroups < 2 {
-		a.Note = fmt.Sprintf("scores need at least two scored groups; %s has %d", a.Name, a.ScoredGroups)
+		a.Note = fmt.Sprintf("%s has %d scored group%s: its bias, gap and ratio are undefined (they compare at least two groups)",
+			a.Name, a.ScoredGroups, plural(a.ScoredGroups))
 	}
 	return a, set
 }
@@ -203,12 +280,40 @@ func fillEstimates(res *Result, sets []strata, reps []replicates, confidence flo
 			}
 			a.setScore(scoreMetrics[m], withInterval(v, r, confidence))
 		}
+		a.Diff = pointEstimate(math.NaN())
+		if len(maes) >= 2 {
+			worstBest(a, sets[si].scored, rep, si, confidence)
+		}
 	}
 }
 
+// worstBest names the scored groups of highest and lowest MAE (first in
+// group order on ties) and sets Diff, their signed MAE difference, whose
+// replicates contrast the same two groups.
+func worstBest(a *AttributeResult, scored []int, rep func(si, g, m int) []float64, si int, confidence float64) {
+	w, b := scored[0], scored[0]
+	for _, g := range scored {
+		if a.Groups[g].MAE.Value > a.Groups[w].MAE.Value {
+			w = g
+		}
+		if a.Groups[g].MAE.Value < a.Groups[b].MAE.Value {
+			b = g
+		}
+	}
+	a.Worst, a.Best = a.Groups[w].Name, a.Groups[b].Name
+	var r []float64
+	if rw, rb := rep(si, w, 0), rep(si, b, 0); rw != nil {
+		r = make([]float64, len(rw))
+		for i := range r {
+			r[i] = rw[i] - rb[i]
+		}
+	}
+	a.Diff = withInterval(a.Groups[w].MAE.Value-a.Groups[b].MAE.Value, r, confidence)
+}
+
 // runGroupTests runs the between-group permutation test of every
-// available bias score and Holm-corrects them as one family.
-func runGroupTests(ctx context.Context, res *Result, sets []strata, opts *Options) error {
+// available bias score and returns the tests for Holm correction.
+func runGroupTests(ctx context.Context, res *Result, sets []strata, opts *Options) ([]*Test, error) {
 	var tests []*Test
 	for ai := range res.Attributes {
 		a := &res.Attributes[ai]
@@ -222,18 +327,30 @@ func runGroupTests(ctx context.Context, res *Result, sets []strata, opts *Option
 		t, err := permutationTest(ctx, ScoreKey(a.Key, MetricBias), groups, a.Bias.Value,
 			opts.Permutation.Resamples, opts.Permutation.Seed, opts.Workers)
 		if err != nil {
-			return fmt.Errorf("analysis permutation test of %s: %w", a.Name, err)
+			return nil, fmt.Errorf("analysis permutation test of %s: %w", a.Name, err)
 		}
 		a.Test = &t
 		tests = append(tests, a.Test)
 	}
+	return tests, nil
+}
+
+// holmFamily Holm-corrects the tests as one family: every test of one
+// analysis (raw, age-adjusted and within-subject) is one family.
+func holmFamily(tests []*Test, alpha float64) {
 	p := make([]float64, len(tests))
 	for i, t := range tests {
 		p[i] = t.P
 	}
 	for i, adj := range Holm(p) {
 		tests[i].PHolm = adj
-		tests[i].Significant = adj < opts.Alpha
+		tests[i].Significant = adj < alpha
 	}
-	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

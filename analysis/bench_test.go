@@ -47,7 +47,7 @@ func BenchmarkPermutation(b *testing.B) {
 // group, per row.
 func BenchmarkResampleGroup(b *testing.B) {
 	preds := synthPredictions(100_000, 1)
-	rows, _ := selectRows(preds, "")
+	rows, _, _ := selectRows(preds, "", &DefaultRange)
 	errs, order := sortedErrors(rows)
 	e := make([]float64, len(order))
 	for k, i := range order {

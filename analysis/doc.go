@@ -4,7 +4,12 @@
 // study's bias score (mean over all unordered pairs of |MAE_gi − MAE_gj|)
 // beside the max−min gap and the min/max ratio, stratified bootstrap
 // percentile intervals, permutation tests between groups and between two
-// runs on the same samples, Holm correction, and pass/fail gates.
+// runs on the same samples, Holm correction, and pass/fail gates; the
+// age-adjusted disparity (group MAEs standardised to one age distribution,
+// tested by permuting labels within age bins), within-subject comparisons
+// where rows carry subject ids, and the screening of values that are not
+// ages (rejected with a reason, or flagged as implausible). FORMAT.md
+// documents the outputs.
 //
 // It works on a predictions table from any source ([]dataset.Prediction)
 // and knows nothing of the runner, the config loader or TensorFlow: the

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"slices"
 	"strings"
 
 	"fairage/dataset"
@@ -16,6 +17,11 @@ const (
 	MetricGap       = "gap"        // max − min group MAE (Fairlearn's difference)
 	MetricRatio     = "ratio"      // min / max group MAE (Fairlearn's ratio)
 )
+
+// AgeAdjustedSuffix marks the age-adjusted variant of a score in gate and
+// test keys ("ethnicity_bias_age_adjusted") and metrics-table rows
+// ("bias_age_adjusted", per group "mae_age_adjusted").
+const AgeAdjustedSuffix = "_age_adjusted"
 
 // groupMetrics are the per-group (and overall) metrics, in output order.
 var groupMetrics = []string{MetricMAE, MetricRMSE, MetricMeanError, MetricMedianAE}
@@ -51,13 +57,19 @@ func ScoreKey(groupingKey, metric string) string { return groupingKey + "_" + me
 
 // MetricKeys lists the metric names a gate may use under o: the overall
 // metrics (mae, rmse, mean_error, median_ae) and, for every grouping,
-// <key>_bias, <key>_gap and <key>_ratio.
+// <key>_bias, <key>_gap and <key>_ratio, and with age adjustment on, for
+// every grouping not by age, <key>_bias_age_adjusted (and _gap_, _ratio_).
 func MetricKeys(o *Options) []string {
 	keys := append([]string(nil), groupMetrics...)
 	for _, members := range o.groupings() {
 		k := GroupingKey(members)
 		for _, m := range scoreMetrics {
 			keys = append(keys, ScoreKey(k, m))
+		}
+		if o.AgeAdjust.Enabled && !slices.Contains(members, dataset.AttrAgeGroup) {
+			for _, m := range scoreMetrics {
+				keys = append(keys, ScoreKey(k, m+AgeAdjustedSuffix))
+			}
 		}
 	}
 	return keys

@@ -70,6 +70,12 @@ type Options struct {
 	// Workers bounds the goroutines used for resampling
 	// (`analysis.workers`); 0 uses GOMAXPROCS. Results do not depend on it.
 	Workers int `yaml:"workers" range:"[0,1024]" fingerprint:"-" doc:"Resampling goroutines (0: one per CPU); results do not depend on it."`
+	// Range bounds the values analysed and flags implausible ages
+	// (`analysis.range`).
+	Range RangeOptions `yaml:"range" doc:"Bounds on y_pred and y_true: rows beyond reject_min/reject_max are left out and listed, beyond flag_min/flag_max analysed and flagged."`
+	// AgeAdjust configures the age-adjusted disparity
+	// (`analysis.age_adjust`).
+	AgeAdjust AgeAdjustOptions `yaml:"age_adjust" doc:"Age-adjusted disparity: group MAEs standardised to one age distribution."`
 }
 
 // SplitChoice is the split an audit covers: train, valid, test or all.
@@ -148,7 +154,9 @@ var DefaultAgeEdges = []float64{20, 40, 60}
 
 // DefaultOptions returns the defaults the `analysis:` section overrides:
 // all four attributes, the study's age bins, groups under 30 flagged but
-// counted, 1000 bootstrap resamples at 95%, 1000 permutations, alpha 0.05.
+// counted, 1000 bootstrap resamples at 95%, 1000 permutations, alpha 0.05,
+// DefaultRange, and age-adjusted scores over the age bins with the pooled
+// reference.
 func DefaultOptions() Options {
 	return Options{
 		Attributes:   slices.Clone(dataset.Attributes),
@@ -158,6 +166,8 @@ func DefaultOptions() Options {
 		Bootstrap:    BootstrapOptions{Resamples: 1000, Confidence: 0.95, Seed: 1},
 		Permutation:  PermutationOptions{Resamples: 1000, Seed: 2},
 		Alpha:        0.05,
+		Range:        DefaultRange,
+		AgeAdjust:    AgeAdjustOptions{Enabled: true, Reference: ReferencePooled},
 	}
 }
 
@@ -224,6 +234,8 @@ func (o *Options) Validate() error {
 			dup[g] = true
 		}
 	}
+	o.Range.validate(bad)
+	o.AgeAdjust.validate(bad)
 	keys := MetricKeys(o)
 	for _, k := range slices.Sorted(maps.Keys(o.Gates)) {
 		if err := o.Gates[k].validate(k, keys); err != nil {

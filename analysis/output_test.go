@@ -107,14 +107,16 @@ func TestMetricsTable(t *testing.T) {
 
 func TestAnalyzeRejectsBadInput(t *testing.T) {
 	bad := handFixture()
-	bad[3].YPred = math.NaN()
+	for i := range bad {
+		bad[i].YPred = math.NaN()
+	}
 	tests := []struct {
 		name  string
 		preds []dataset.Prediction
 		split string
 		want  string
 	}{
-		{"nan", bad, "", `predictions row 3 (id "4")`},
+		{"all rejected", bad, "", `no predictions to analyse: all 8 rejected (y_pred_not_finite: 8, e.g. row 0 (id "1")`},
 		{"empty", nil, "", "no predictions"},
 		{"split", handFixture(), "valid", `no predictions of split "valid"`},
 	}

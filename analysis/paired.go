@@ -23,6 +23,11 @@ type PairedResult struct {
 	Matched int `json:"matched"`
 	OnlyA   int `json:"only_a"`
 	OnlyB   int `json:"only_b"`
+	// RejectedA and RejectedB count rows of each run left out because a
+	// value is not an age (analysis.range); their ids count as missing
+	// from that run.
+	RejectedA int `json:"rejected_a"`
+	RejectedB int `json:"rejected_b"`
 	// Permutations is the number of random sign flips drawn per test.
 	Permutations int `json:"permutations"`
 	// Alpha is the family-wise level at which Significant is decided.
@@ -65,15 +70,16 @@ func Compare(ctx context.Context, nameA string, a []dataset.Prediction, nameB st
 	if opts.Permutation.Resamples < 1 {
 		return nil, fmt.Errorf("analysis.permutation.resamples: %d, a paired comparison needs at least 1", opts.Permutation.Resamples)
 	}
-	rowsA, err := selectRows(a, opts.Split.rows())
+	rowsA, scrA, err := selectRows(a, opts.Split.rows(), &opts.Range)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", nameA, err)
 	}
-	rowsB, err := selectRows(b, opts.Split.rows())
+	rowsB, scrB, err := selectRows(b, opts.Split.rows(), &opts.Range)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", nameB, err)
 	}
-	res := &PairedResult{A: nameA, B: nameB, Split: opts.Split.rows(), Permutations: opts.Permutation.Resamples, Alpha: opts.Alpha}
+	res := &PairedResult{A: nameA, B: nameB, Split: opts.Split.rows(), Permutations: opts.Permutation.Resamples, Alpha: opts.Alpha,
+		RejectedA: issueCount(scrA.rejected), RejectedB: issueCount(scrB.rejected)}
 	matchA, matchB, err := match(rowsA, rowsB, &opts, res)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s with %s: %w", nameA, nameB, err)

@@ -1,8 +1,9 @@
 package analysis
 
 // SummaryVersion is the version of the JSON summary layout. Field names are
-// stable within a version; a renamed or removed field bumps it.
-const SummaryVersion = 1
+// stable within a version; a renamed or removed field bumps it (FORMAT.md
+// lists the changes).
+const SummaryVersion = 2
 
 // Result is the outcome of Analyze. It is also the JSON summary
 // (WriteSummary): the json tags are its documented, stable field names.
@@ -16,11 +17,20 @@ type Result struct {
 	// learn age, whose group MAEs and bias scores then describe the groups'
 	// age distributions). Empty when nothing does; reports show them first.
 	Warnings []string `json:"warnings,omitempty"`
+	// Rejected lists, by reason, the rows of the split left out of every
+	// number because a value is not an age (analysis.range); empty when
+	// none.
+	Rejected []RowIssue `json:"rejected"`
+	// Flagged lists, by reason, analysed rows with an implausible age.
+	Flagged []RowIssue `json:"flagged"`
 	// Overall holds the metrics over every analysed row.
 	Overall Metrics `json:"overall"`
 	// Attributes has one entry per configured attribute, then one per
 	// intersection, in configuration order.
 	Attributes []AttributeResult `json:"attributes"`
+	// WithinSubject compares images of one subject under two values of an
+	// attribute; nil when no analysed row has a subject id.
+	WithinSubject *WithinSubject `json:"within_subject,omitempty"`
 	// Gates has one entry per configured gate, sorted by metric name.
 	Gates []GateResult `json:"gates"`
 	// Settings echoes the options that shaped the numbers.
@@ -103,9 +113,19 @@ type AttributeResult struct {
 	Gap Estimate `json:"gap"`
 	// Ratio is min / max MAE over scored groups (1 when every MAE is 0).
 	Ratio Estimate `json:"ratio"`
+	// Worst and Best are the scored groups of highest and lowest MAE
+	// (empty with fewer than two), and Diff their signed MAE difference:
+	// its replicates contrast the same two groups, so its interval covers
+	// 0 when they may not differ (Bias and Gap are never negative).
+	Worst string   `json:"worst,omitempty"`
+	Best  string   `json:"best,omitempty"`
+	Diff  Estimate `json:"diff"`
 	// Test is the between-group permutation test of Bias (nil when tests
 	// are off or the score is unavailable).
 	Test *Test `json:"test,omitempty"`
+	// AgeAdjusted holds the scores after age standardisation (nil when
+	// analysis.age_adjust.enabled is false).
+	AgeAdjusted *AgeAdjusted `json:"age_adjusted,omitempty"`
 }
 
 // Score returns a score by metric name (MetricBias, MetricGap, MetricRatio).
@@ -151,10 +171,12 @@ type Test struct {
 	Name string `json:"name"`
 	// Observed is the statistic on the data.
 	Observed float64 `json:"observed"`
-	// P is the permutation p-value, (1 + #{T* ≥ T}) / (1 + permutations).
+	// P is the permutation p-value, (1 + #{T* ≥ T}) / (1 + permutations);
+	// two-sided for a within-subject test (|T*| ≥ |T|), whose Observed is
+	// the signed mean difference.
 	P float64 `json:"p"`
-	// PHolm is P after Holm correction across the family (every attribute
-	// of the analysis).
+	// PHolm is P after Holm correction across the family: every test of
+	// the analysis (raw, age-adjusted and within-subject).
 	PHolm float64 `json:"p_holm"`
 	// Permutations is the number of random permutations drawn.
 	Permutations int `json:"permutations"`
@@ -174,6 +196,14 @@ type Settings struct {
 	PermutationResamples int       `json:"permutation_resamples"`
 	PermutationSeed      uint64    `json:"permutation_seed"`
 	Alpha                float64   `json:"alpha"`
+	// Range bounds the values analysed (rejected outside reject_*) and
+	// flags implausible ones (outside flag_*).
+	Range RangeOptions `json:"range"`
+	// AgeAdjust is true when the age-adjusted scores were computed, over
+	// the bins of AgeAdjustEdges weighted by AgeAdjustReference.
+	AgeAdjust          bool      `json:"age_adjust"`
+	AgeAdjustEdges     []float64 `json:"age_adjust_edges,omitempty"`
+	AgeAdjustReference string    `json:"age_adjust_reference,omitempty"`
 }
 
 // Attribute returns the result for an attribute or intersection by name or
@@ -201,7 +231,25 @@ func (r *Result) Metric(key string) (e Estimate, note string, ok bool) {
 				e, _ := a.Score(m)
 				return e, a.Note, true
 			}
+			if ScoreKey(a.Key, m+AgeAdjustedSuffix) == key && a.AgeAdjusted != nil {
+				e, _ := a.AgeAdjusted.Score(m)
+				return e, a.AgeAdjusted.Note, true
+			}
 		}
 	}
 	return Estimate{}, "", false
+}
+
+// Score returns an adjusted score by metric name (MetricBias, MetricGap,
+// MetricRatio).
+func (a *AgeAdjusted) Score(metric string) (Estimate, bool) {
+	switch metric {
+	case MetricBias:
+		return a.Bias, true
+	case MetricGap:
+		return a.Gap, true
+	case MetricRatio:
+		return a.Ratio, true
+	}
+	return Estimate{}, false
 }

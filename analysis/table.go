@@ -26,8 +26,8 @@ const OverallAttribute = "overall"
 type MetricRow struct {
 	Attribute string  // attribute, intersection, or "overall"
 	Group     string  // group name; "" for attribute-level rows (scores, tests, unknown)
-	Metric    string  // mae, rmse, mean_error, median_ae; bias, gap, ratio, p, p_holm, unknown
-	Estimate  float64 // NaN (null) when undefined
+	Metric    string  // mae, rmse, mean_error, median_ae; bias, gap, ratio, diff, p, p_holm, unknown; see FORMAT.md for the rest
+	Estimate  float64 // NaN (null) when undefined; never ±Inf in the table
 	Lower     float64 // NaN (null) without an interval
 	Upper     float64
 	N         int64  // rows behind the value
@@ -59,6 +59,7 @@ func MetricRows(r *Result) []MetricRow {
 		}
 	}
 	addMetrics(OverallAttribute, "", &r.Overall, "")
+	rows = append(rows, screeningRows(r)...)
 	for i := range r.Attributes {
 		a := &r.Attributes[i]
 		rows = append(rows, MetricRow{a.Name, "", "unknown", float64(a.Unknown), math.NaN(), math.NaN(), int64(a.Unknown), ""})
@@ -78,13 +79,15 @@ func MetricRows(r *Result) []MetricRow {
 			e, _ := a.Score(m)
 			rows = append(rows, MetricRow{a.Name, "", m, e.Value, e.Lower, e.Upper, scored, flags})
 		}
+		rows = append(rows, MetricRow{a.Name, pairLabel(a.Worst, a.Best), MetricDiff, a.Diff.Value, a.Diff.Lower, a.Diff.Upper, scored, flags})
 		if a.Test != nil {
 			rows = append(rows,
 				MetricRow{a.Name, "", "p", a.Test.P, math.NaN(), math.NaN(), scored, ""},
 				MetricRow{a.Name, "", "p_holm", a.Test.PHolm, math.NaN(), math.NaN(), scored, ""})
 		}
+		rows = append(rows, adjustedRows(a)...)
 	}
-	return rows
+	return append(rows, subjectRows(r)...)
 }
 
 func groupFlags(g *GroupResult) string {
@@ -115,7 +118,7 @@ func MetricsRecord(r *Result) arrow.Record {
 		b.Field(2).(*array.StringBuilder).Append(row.Metric)
 		for i, v := range []float64{row.Estimate, row.Lower, row.Upper} {
 			fb := b.Field(3 + i).(*array.Float64Builder)
-			if math.IsNaN(v) {
+			if !finite(v) {
 				fb.AppendNull()
 			} else {
 				fb.Append(v)

@@ -252,6 +252,10 @@ type Prediction struct {
 	Ethnicity  string
 	Expression string
 	AgeGroup   string
+	// Subject identifies the person in the image when the dataset knows it
+	// (several images of one person, e.g. two expressions or sessions);
+	// "" when unknown. The analysis pairs images of one subject with it.
+	Subject string
 }
 
 // Attr returns the value of a groupable attribute by name.
@@ -279,7 +283,12 @@ var PredictionsSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "ethnicity", Type: dictString, Nullable: true},
 	{Name: "expression", Type: dictString, Nullable: true},
 	{Name: "age_group", Type: dictString, Nullable: true},
+	{Name: "subject", Type: dictString, Nullable: true},
 }, nil)
+
+// predictionsSchemaV1 is the predictions table before the subject column:
+// files written by earlier builds still read, with every Subject "".
+var predictionsSchemaV1 = arrow.NewSchema(PredictionsSchema.Fields()[:8], nil)
 
 // PredictionsToRecord builds a predictions record; the caller releases it.
 func PredictionsToRecord(rows []Prediction) arrow.Record {
@@ -294,13 +303,20 @@ func PredictionsToRecord(rows []Prediction) arrow.Record {
 		appendDict(b.Field(5), p.Ethnicity)
 		appendDict(b.Field(6), p.Expression)
 		appendDict(b.Field(7), p.AgeGroup)
+		appendDict(b.Field(8), p.Subject)
 	}
 	return b.NewRecord()
 }
 
-// PredictionsFromRecord decodes a predictions record.
+// PredictionsFromRecord decodes a predictions record, with or without the
+// subject column.
 func PredictionsFromRecord(rec arrow.Record) ([]Prediction, error) {
-	if err := checkSchema(rec.Schema(), PredictionsSchema); err != nil {
+	hasSubject := rec.Schema().HasField("subject")
+	want := PredictionsSchema
+	if !hasSubject {
+		want = predictionsSchemaV1
+	}
+	if err := checkSchema(rec.Schema(), want); err != nil {
 		return nil, fmt.Errorf("predictions table: %w", err)
 	}
 	cols := rec.Columns()
@@ -315,6 +331,9 @@ func PredictionsFromRecord(rec arrow.Record) ([]Prediction, error) {
 			Ethnicity:  dictValue(cols[5], i),
 			Expression: dictValue(cols[6], i),
 			AgeGroup:   dictValue(cols[7], i),
+		}
+		if hasSubject {
+			out[i].Subject = dictValue(cols[8], i)
 		}
 	}
 	return out, nil

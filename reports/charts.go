@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"html/template"
 	"os"
+
+	"fairage/dataset"
 )
 
 // Section ids of the report, in page order. The HTML uses them as element
@@ -19,6 +21,14 @@ var sectionIDs = []string{
 // buildCharts renders every chart section of a run's report.
 func buildCharts(run *Run, opts Options) ([]chartSection, error) {
 	res := run.Analysis
+	// Only rows the analysis used are drawn: a value it rejected (1e300,
+	// NaN) is not an age and would wreck the axes or stop the plotter.
+	preds := make([]dataset.Prediction, 0, len(run.Predictions))
+	for i := range run.Predictions {
+		if !res.Rejects(&run.Predictions[i]) {
+			preds = append(preds, run.Predictions[i])
+		}
+	}
 	mae := chartSection{ID: "chart-mae", Title: "MAE by group",
 		Intro: "Bars are group MAEs; whiskers are their bootstrap percentile intervals."}
 	errs := chartSection{ID: "chart-errors", Title: "Error distribution by group",
@@ -34,7 +44,7 @@ func buildCharts(run *Run, opts Options) ([]chartSection, error) {
 		}
 		mae.Charts = append(mae.Charts, c)
 		if len(run.Predictions) > 0 {
-			c, err := errorChart(a, groupErrors(a, run.Predictions, res))
+			c, err := errorChart(a, groupErrors(a, preds, res))
 			switch {
 			case errors.Is(err, errNoRows):
 				errs.Note = fmt.Sprintf("None of the %d predictions given to the report is of split %q.", len(run.Predictions), res.Split)
@@ -53,7 +63,7 @@ func buildCharts(run *Run, opts Options) ([]chartSection, error) {
 		errs.Note = "No predictions were given to the report."
 		scatter.Note = errs.Note
 	} else {
-		c, err := scatterChart(run.Predictions, res.Split, opts.MaxScatterPoints)
+		c, err := scatterChart(preds, res.Split, opts.MaxScatterPoints)
 		switch {
 		case errors.Is(err, errNoRows):
 			scatter.Note = fmt.Sprintf("None of the %d predictions given to the report is of split %q.", len(run.Predictions), res.Split)

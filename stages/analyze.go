@@ -16,7 +16,7 @@ var analyzeDef = stageDef{
 	name:  stageAnalyze,
 	reads: func(c *Config) []any { return []any{&c.Analysis, &c.Run.Seed} },
 	build: func(v *Config, d []config.Decl, _ graphInfo) pipeline.Stage {
-		return analyzeStage{stageBase{name: stageAnalyze, version: "3", decls: d, inputs: []string{stageEvaluate}}, analysisOptions(v)}
+		return analyzeStage{stageBase{name: stageAnalyze, version: "4", decls: d, inputs: []string{stageEvaluate}}, analysisOptions(v)}
 	},
 }
 

@@ -27,6 +27,7 @@ func analyze(args []string) error {
 	resamples := fs.Int("resamples", 1000, "bootstrap resamples")
 	perms := fs.Int("permutations", 0, "permutations per test (0: no tests, as fairlearn has none)")
 	workers := fs.Int("workers", 0, "workers (0: GOMAXPROCS)")
+	ageAdjust := fs.Bool("age-adjust", true, "also compute the age-adjusted scores (analysis.age_adjust.enabled)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,6 +47,7 @@ func analyze(args []string) error {
 	o.Bootstrap.Resamples = *resamples
 	o.Permutation.Resamples = *perms
 	o.Workers = *workers
+	o.AgeAdjust.Enabled = *ageAdjust
 	cpu0 := cpuSeconds()
 	t1 := time.Now()
 	res, err := analysis.Analyze(context.Background(), preds, o)
@@ -68,6 +70,7 @@ func analyze(args []string) error {
 		"rows":           len(preds),
 		"resamples":      *resamples,
 		"permutations":   *perms,
+		"age_adjust":     *ageAdjust,
 		"workers":        runtime.GOMAXPROCS(0),
 		"load_s":         load.Seconds(),
 		"analysis_s":     took.Seconds(),

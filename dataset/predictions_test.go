@@ -1,0 +1,58 @@
+package dataset
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+)
+
+func TestPredictionsSubjectRoundTrip(t *testing.T) {
+	rows := []Prediction{
+		{ID: "a", Split: SplitTest, YTrue: 30, YPred: 31, Gender: "female", Expression: "happy", Subject: "s1"},
+		{ID: "b", Split: SplitTest, YTrue: 30, YPred: 29, Gender: "female", Expression: "neutral", Subject: "s1"},
+		{ID: "c", Split: SplitTest, YTrue: 50, YPred: 52},
+	}
+	path := filepath.Join(t.TempDir(), "predictions.arrow")
+	if err := WritePredictions(path, rows); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadPredictions(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(back, rows) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", back, rows)
+	}
+}
+
+// TestPredictionsWithoutSubject reads a table written before the subject
+// column existed.
+func TestPredictionsWithoutSubject(t *testing.T) {
+	b := array.NewRecordBuilder(memory.DefaultAllocator, predictionsSchemaV1)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).Append("x")
+	appendDict(b.Field(1), SplitTest)
+	b.Field(2).(*array.Float64Builder).Append(40)
+	b.Field(3).(*array.Float64Builder).Append(42)
+	appendDict(b.Field(4), "male")
+	appendDict(b.Field(5), "")
+	appendDict(b.Field(6), "")
+	appendDict(b.Field(7), "")
+	rec := b.NewRecord()
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), "old.arrow")
+	if err := WriteIPC(path, rec); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadPredictions(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Prediction{{ID: "x", Split: SplitTest, YTrue: 40, YPred: 42, Gender: "male"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
