@@ -77,3 +77,8 @@ report-check:
 
 clean:
 	rm -rf bin build/.setup-tf.stamp
+
+## setup-onnx: the ONNX Runtime library and the dlib-age preset's files
+## (idempotent and cached, like setup; see scripts/setup-onnx.sh)
+setup-onnx:
+	@bash scripts/setup-onnx.sh
