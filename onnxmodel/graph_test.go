@@ -22,7 +22,9 @@ const (
 
 type pb []byte
 
-func (b pb) tag(num int, t protowire.Type) pb { return protowire.AppendTag(b, protowire.Number(num), t) }
+func (b pb) tag(num int, t protowire.Type) pb {
+	return protowire.AppendTag(b, protowire.Number(num), t)
+}
 func (b pb) str(num int, s string) pb {
 	return protowire.AppendString(b.tag(num, protowire.BytesType), s)
 }
