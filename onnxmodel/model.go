@@ -524,12 +524,14 @@ func (m *Model) PredictPacked(ctx context.Context, pk *dataset.Packed, index []i
 	defer tracker.Finish()
 	results := make([]Result, 0, len(index))
 	step := m.step()
+	buf := m.pre.NewTensor(min(step, len(index)))
 	for lo := 0; lo < len(index); lo += step {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		t, err := p.FromPacked(pk, index[lo:min(len(index), lo+step)])
-		if err != nil {
+		hi := min(len(index), lo+step)
+		t := buf.Head(hi - lo)
+		if err := p.PutPacked(t, pk, index[lo:hi]); err != nil {
 			return nil, err
 		}
 		rows, err := m.Predict(ctx, t, tracker)

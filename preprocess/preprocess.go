@@ -218,19 +218,49 @@ func (s Spec) CheckPacked(pk *dataset.Packed) error {
 // FromPacked fills a new tensor with the packed images at the given
 // positions, in that order.
 func (p *Preprocessor) FromPacked(pk *dataset.Packed, index []int) (Tensor, error) {
-	if err := p.spec.CheckPacked(pk); err != nil {
+	t := p.spec.NewTensor(len(index))
+	if err := p.PutPacked(t, pk, index); err != nil {
 		return Tensor{}, err
 	}
-	t := p.spec.NewTensor(len(index))
+	return t, nil
+}
+
+// PutPacked writes the packed images at the given positions into t, which
+// holds exactly len(index) images (a reused buffer: see Head).
+func (p *Preprocessor) PutPacked(t Tensor, pk *dataset.Packed, index []int) error {
+	if err := p.spec.CheckPacked(pk); err != nil {
+		return err
+	}
+	if t.Len() != len(index) {
+		return fmt.Errorf("tensor holds %d images, %d packed images asked for", t.Len(), len(index))
+	}
 	for i, k := range index {
 		if k < 0 || k >= pk.Len() {
-			return Tensor{}, fmt.Errorf("packed image %d: outside the pack of %d images", k, pk.Len())
+			return fmt.Errorf("packed image %d: outside the pack of %d images", k, pk.Len())
 		}
 		if err := p.PutRGB(t, i, pk.Image(k), pk.Height(), pk.Width()); err != nil {
-			return Tensor{}, fmt.Errorf("packed image %q: %w", pk.ID(k), err)
+			return fmt.Errorf("packed image %q: %w", pk.ID(k), err)
 		}
 	}
-	return t, nil
+	return nil
+}
+
+// Head returns the first n images of t, sharing its memory, so that one
+// buffer serves every batch of a run, the last and shorter one included.
+func (t Tensor) Head(n int) Tensor {
+	n = max(0, min(n, t.Len()))
+	per := 0
+	if t.Len() > 0 {
+		per = (len(t.F32) + len(t.U8)) / t.Len()
+	}
+	h := Tensor{Shape: append([]int64{int64(n)}, t.Shape[1:]...)}
+	if t.F32 != nil {
+		h.F32 = t.F32[:n*per]
+	}
+	if t.U8 != nil {
+		h.U8 = t.U8[:n*per]
+	}
+	return h
 }
 
 // LoadFiles reads, decodes and preprocesses files on workers goroutines (0:

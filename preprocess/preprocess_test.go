@@ -256,6 +256,18 @@ func TestFromPacked(t *testing.T) {
 	if !slices.Equal(tn.F32, want) {
 		t.Errorf("\n got %v\nwant %v", tn.F32, want)
 	}
+	// A reused buffer: its head holds the shorter last batch.
+	buf := p.Spec().NewTensor(2)
+	head := buf.Head(1)
+	if err := p.PutPacked(head, pk, []int{1}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(head.Shape, []int64{1, 2, 2, 3}) || !slices.Equal(buf.F32[:12], want[:12]) || len(head.F32) != 12 {
+		t.Errorf("head %v of %v", head, buf.F32)
+	}
+	if err := p.PutPacked(head, pk, []int{0, 1}); err == nil || !strings.Contains(err.Error(), "tensor holds 1 images, 2 packed images asked for") {
+		t.Errorf("head too short: %v", err)
+	}
 	if _, err := p.FromPacked(pk, []int{2}); err == nil || !strings.Contains(err.Error(), "outside the pack of 2") {
 		t.Errorf("index past the end: %v", err)
 	}
