@@ -23,6 +23,9 @@ type Preset struct {
 	Name    string
 	Doc     string // what it is and where it comes from, for the reference
 	License string
+	// TrainedOn names its training datasets where known (a report warns
+	// when the audited data is among them).
+	TrainedOn []string
 	// Resolve reads the preset's files in dir and returns what Open needs.
 	Resolve func(dir string) (Resolved, error)
 }

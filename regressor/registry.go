@@ -137,3 +137,74 @@ func (s KindSettings) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Preset is a packaged, off-the-shelf model (model.preset): its kind opens
+// it from files the set-up installs, with the preprocessing and output
+// decoding its own files declare.
+type Preset struct {
+	Name string
+	Kind string // the kind that opens it
+	Doc  string // what it is and where it comes from
+	// License of the package and of the weights.
+	License string
+	// TrainedOn names the datasets it was trained on where known, so a
+	// report can warn when the audited data is among them.
+	TrainedOn []string
+	// InputSize reads the square input side from the preset's files.
+	InputSize func() (int, error)
+	// Files lists the preset's installed files, whose digest fingerprints
+	// the evaluation.
+	Files func() ([]string, error)
+}
+
+var presets = map[string]Preset{}
+
+// RegisterPreset adds a preset; its kind must register itself too.
+func RegisterPreset(p Preset) {
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	if _, dup := presets[p.Name]; dup {
+		panic("regressor: preset " + p.Name + " registered twice")
+	}
+	presets[p.Name] = p
+}
+
+// Presets lists the registered presets by name.
+func Presets() []Preset {
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	names := make([]string, 0, len(presets))
+	for n := range presets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]Preset, len(names))
+	for i, n := range names {
+		out[i] = presets[n]
+	}
+	return out
+}
+
+// LookupPreset returns a registered preset.
+func LookupPreset(name string) (Preset, error) {
+	kindsMu.Lock()
+	p, ok := presets[name]
+	kindsMu.Unlock()
+	if !ok {
+		var names []string
+		for _, q := range Presets() {
+			names = append(names, q.Name)
+		}
+		return Preset{}, fmt.Errorf("model.preset: %q is not one of %s", name, strings.Join(names, ", "))
+	}
+	return p, nil
+}
+
+// PresetName is a model.preset value: empty, or a registered preset.
+type PresetName string
+
+// InputSized is implemented by kind settings that declare the square
+// image side their model reads, so the run packs the images at that size.
+type InputSized interface {
+	InputSize(preset string) (int, error)
+}

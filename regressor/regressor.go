@@ -92,6 +92,11 @@ type Description struct {
 	Preprocessing string `json:"preprocessing,omitempty"`
 	// Output says how the model's output becomes years.
 	Output string `json:"output,omitempty"`
+	// Runtime and Digest say what ran it and which exact file it was.
+	Runtime string `json:"runtime,omitempty"`
+	Digest  string `json:"sha256,omitempty"`
+	// Preset names the packaged model, when it is one.
+	Preset string `json:"preset,omitempty"`
 }
 
 // Threads sizes a runtime's thread pools; 0 leaves the choice to it.
@@ -108,6 +113,9 @@ type Env struct {
 	// Settings are the kind's settings: its model.<kind> sub-section, or
 	// for the native kind the model section's own fields.
 	Settings Settings
+	// Preset is model.preset: a packaged model the kind opens from the
+	// files the set-up installed (From is then empty).
+	Preset string
 	// BatchSize is the number of images per prediction step.
 	BatchSize int
 	// Threads sizes the runtime's pools.

@@ -59,7 +59,10 @@ type RunConfig struct {
 // sub-section.
 type ModelConfig struct {
 	Kind regressor.KindName `yaml:"kind" doc:"Which model: resnet (trained here unless model.from is set) or another registered kind (see its sub-section)."`
-	From string             `yaml:"from" path:"config" doc:"Where an existing model comes from: for resnet a trained run folder (runs/<name>) or model folder, audited without training (empty: train here); for predictions the predictions file (.csv, .tsv, .parquet)."`
+	From string             `yaml:"from" path:"config" doc:"Where an existing model comes from: for resnet a trained run folder (runs/<name>) or model folder, audited without training (empty: train here); for onnx a .onnx file; for predictions the predictions file (.csv, .tsv, .parquet)."`
+	// Preset names a packaged model; it sets the kind, and its files the
+	// preprocessing and decoding.
+	Preset regressor.PresetName `yaml:"preset" doc:"A packaged off-the-shelf model (e.g. dlib-age), installed by make setup: it sets model.kind, and its own files give the input size, preprocessing and output decoding; model.from stays empty."`
 	// ResNet holds the native kind's settings.
 	ResNet tfmodel.ModelConfig `yaml:",inline"`
 	// Kinds holds every other kind's sub-section.
@@ -146,6 +149,9 @@ func (c *Config) YAML() string { return config.YAML(c) }
 // Validate checks every section and the rules between sections; the
 // config loader runs it before any stage does.
 func (c *Config) Validate() error {
+	if err := c.resolveModel(); err != nil {
+		return err
+	}
 	errs := []error{
 		spec.Check("run", &c.Run),
 		c.Data.Validate(),
@@ -178,6 +184,36 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// resolveModel applies a preset (it decides the kind) and packs the images
+// at a foreign model's own input size: a model sees images resized from
+// the originals to its size, never rescaled from another pack.
+func (c *Config) resolveModel() error {
+	m := &c.Model
+	if m.Preset != "" {
+		p, err := regressor.LookupPreset(string(m.Preset))
+		if err != nil {
+			return err
+		}
+		if m.From != "" {
+			return fmt.Errorf("model.from: %s, but model.preset %s brings its own files; give one or the other", m.From, m.Preset)
+		}
+		m.Kind = regressor.KindName(p.Kind)
+	}
+	if m.Kind == "resnet" {
+		return nil
+	}
+	sized, ok := m.Kinds[string(m.Kind)].(regressor.InputSized)
+	if !ok {
+		return nil
+	}
+	n, err := sized.InputSize(string(m.Preset))
+	if err != nil {
+		return err
+	}
+	c.Data.Ingest.Size = n
+	return nil
+}
+
 // validate checks the model section: its kind, and the kind's settings.
 func (m *ModelConfig) validate() error {
 	k, err := regressor.Lookup(string(m.Kind))
@@ -185,9 +221,13 @@ func (m *ModelConfig) validate() error {
 		return err
 	}
 	// Kind was checked by Lookup; the native kind's fields (inline here)
-	// and every other kind's sub-section check themselves.
-	errs := []error{m.ResNet.Validate(), m.Kinds.Validate()}
-	if !k.Trainable && m.From == "" {
+	// and the chosen kind's sub-section check themselves (other kinds'
+	// defaults need not describe a model).
+	errs := []error{m.ResNet.Validate()}
+	if s, ok := m.Kinds[k.Name]; ok {
+		errs = append(errs, s.Validate())
+	}
+	if !k.Trainable && m.From == "" && m.Preset == "" {
 		errs = append(errs, fmt.Errorf("model.from: kind %s trains nothing here; give the model (or predictions file) to audit", k.Name))
 	}
 	if m.From != "" {

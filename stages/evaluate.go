@@ -20,7 +20,7 @@ import (
 var evaluateDef = stageDef{
 	name: stageEvaluate,
 	reads: func(c *Config) []any {
-		reads := []any{&c.Evaluate, &c.Model.Kind, &c.Model.From}
+		reads := []any{&c.Evaluate, &c.Model.Kind, &c.Model.From, &c.Model.Preset}
 		if s, ok := c.Model.Kinds[string(c.Model.Kind)]; ok {
 			reads = append(reads, s)
 		}
@@ -36,7 +36,7 @@ var evaluateDef = stageDef{
 			settings = s
 		}
 		return evaluateStage{stageBase: stageBase{name: stageEvaluate, version: "2", decls: d, inputs: inputs},
-			opts: v.Evaluate, kind: v.Model.Kind, from: v.Model.From, settings: settings, trained: g.trains}
+			opts: v.Evaluate, kind: v.Model.Kind, from: v.Model.From, preset: string(v.Model.Preset), settings: settings, trained: g.trains}
 	},
 }
 
@@ -47,6 +47,7 @@ type evaluateStage struct {
 	opts     EvaluateConfig
 	kind     regressor.KindName
 	from     string // model.from ("" when this run trains the model)
+	preset   string // model.preset
 	settings regressor.Settings
 	trained  bool
 }
@@ -56,6 +57,17 @@ type evaluateStage struct {
 func (s evaluateStage) InputDigest(ctx context.Context) (string, error) {
 	if s.trained {
 		return "", nil
+	}
+	if s.preset != "" {
+		p, err := regressor.LookupPreset(s.preset)
+		if err != nil {
+			return "", err
+		}
+		files, err := p.Files()
+		if err != nil {
+			return "", err
+		}
+		return pipeline.FilesDigest(files, 1<<30)
 	}
 	src, err := s.source()
 	if err != nil {
@@ -96,7 +108,7 @@ func (s evaluateStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipe
 		return pipeline.Stats{}, fmt.Errorf("evaluate.splits: %v selects no samples", s.opts.Splits)
 	}
 	from := inputPath(sc, stageTrain, modelDir)
-	if !s.trained {
+	if !s.trained && s.preset == "" {
 		if from, err = s.source(); err != nil {
 			return pipeline.Stats{}, err
 		}
@@ -112,7 +124,10 @@ func (s evaluateStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipe
 		}
 		defer images.Close()
 	}
-	model, err := kind.Open(ctx, regressor.Env{From: from, Settings: s.settings, BatchSize: s.opts.BatchSize,
+	if s.preset != "" {
+		from = ""
+	}
+	model, err := kind.Open(ctx, regressor.Env{From: from, Preset: s.preset, Settings: s.settings, BatchSize: s.opts.BatchSize,
 		Threads: s.opts.Threads, Progress: sc.Progress, Log: sc.Log})
 	if err != nil {
 		return pipeline.Stats{}, err

@@ -6,6 +6,9 @@ import (
 	"fairage/config"
 	"fairage/pipeline"
 	"fairage/tfmodel"
+
+	// Model kinds register themselves.
+	_ "fairage/onnxmodel"
 )
 
 // stageDef declares one stage: which settings it reads (pointers into the
