@@ -11,6 +11,18 @@ import (
 // Architectures lists the supported ModelConfig.Arch values.
 var Architectures = []string{"resnet18", "resnet34", "resnet50"}
 
+// ArchFaceResNet is dlib's face-recognition ResNet (see faceresnet.go).
+const ArchFaceResNet = "face_resnet"
+
+func init() { Architectures = append(Architectures, ArchFaceResNet) }
+
+// PretrainedSources lists the ModelConfig.Pretrained values: "none" (random
+// init) and the packages a backbone can start from (see pretrained.go).
+var PretrainedSources = []string{"none", "face-api"}
+
+// FeatureKinds lists the ModelConfig.Features values: what the head reads.
+var FeatureKinds = []string{"pooled", "descriptor"}
+
 // ModelConfig describes a network. It maps the YAML section `model`; start
 // from DefaultModelConfig and override, since zero values are not defaults.
 // It is stored as model.json next to every checkpoint, and a checkpoint only
@@ -24,6 +36,8 @@ type ModelConfig struct {
 	AgeMax          float64 `json:"age_max"`          // output = sigmoid × AgeMax years; targets are scaled by it
 	BNMomentum      float64 `json:"bn_momentum"`      // moving-statistics momentum of batch norm (Keras: 0.99)
 	Seed            uint64  `json:"seed"`             // initial weights
+	Pretrained      string  `json:"pretrained" yaml:"pretrained" doc:"Initial backbone weights: none (random, from model.seed) or face-api (the dlib face-recognition ResNet of @vladmandic/face-api 1.7.15, installed by make setup-models; arch face_resnet only)."`
+	Features        string  `json:"features" yaml:"features" doc:"What the head reads: pooled (the backbone's global-average-pooled features; 256-d for face_resnet) or descriptor (face_resnet's 128-d face descriptor after its fc layer)."`
 }
 
 // DefaultModelConfig returns the study's head (512-256-128-64-32, dropout
@@ -38,6 +52,8 @@ func DefaultModelConfig() ModelConfig {
 		AgeMax:          100,
 		BNMomentum:      0.99,
 		Seed:            1,
+		Pretrained:      "none",
+		Features:        "pooled",
 	}
 }
 
@@ -70,6 +86,7 @@ func (c ModelConfig) Validate() error {
 	if !(c.BNMomentum > 0 && c.BNMomentum < 1) {
 		bad("bn_momentum", "%v is outside (0, 1)", c.BNMomentum)
 	}
+	errs = append(errs, c.validateBackbone()...)
 	return errors.Join(errs...)
 }
 
@@ -92,6 +109,7 @@ func (c ModelConfig) sameNetwork(other ModelConfig) string {
 	if c.AgeMax != other.AgeMax {
 		diffs = append(diffs, fmt.Sprintf("age_max %v vs %v", c.AgeMax, other.AgeMax))
 	}
+	diffs = append(diffs, c.sameBackbone(other)...)
 	return strings.Join(diffs, ", ")
 }
 
@@ -128,6 +146,12 @@ type TrainConfig struct {
 	// every epoch, with the training state Resume continues from).
 	CheckpointDir string `json:"checkpoint_dir"`
 	Resume        bool   `json:"resume"` // continue from CheckpointDir/last when it exists
+	// BackboneLRScale multiplies the learning rate of backbone variables
+	// when all layers train (a pretrained backbone wants a smaller rate
+	// than a fresh head); FreezeStages keeps the first stages of the
+	// backbone fixed even then (see stages.go for what a stage is).
+	BackboneLRScale float64 `json:"backbone_lr_scale" yaml:"backbone_lr_scale" range:"(0,10]" doc:"Multiplier on the learning rate of backbone variables when all layers train (e.g. 0.1 to fine-tune a pretrained backbone gently); 1: the same rate as the head."`
+	FreezeStages    int     `json:"freeze_stages" yaml:"freeze_stages" range:"[0,5]" doc:"When all layers train, keep the first N of the backbone's 5 stages frozen (stage 1 is the stem; stages 2-5 the residual stages, one per resolution); frozen weights and batch-norm statistics stay as they were."`
 }
 
 // AdamConfig holds Adam's hyper-parameters.
@@ -178,6 +202,7 @@ func DefaultTrainConfig() TrainConfig {
 		EarlyStopping:   EarlyStopConfig{Monitor: "val_mae", Patience: 6, RestoreBest: true},
 		Seed:            1,
 		Prefetch:        4,
+		BackboneLRScale: 1,
 	}
 }
 
@@ -259,6 +284,12 @@ func (c TrainConfig) Validate() error {
 	}
 	if c.Resume && c.CheckpointDir == "" {
 		bad("resume", "needs train.checkpoint_dir")
+	}
+	if !(c.BackboneLRScale > 0 && c.BackboneLRScale <= 10) {
+		bad("backbone_lr_scale", "%v is outside (0, 10]", c.BackboneLRScale)
+	}
+	if c.FreezeStages < 0 || c.FreezeStages > numStages {
+		bad("freeze_stages", "%d is outside [0, %d] (the backbone has %d stages)", c.FreezeStages, numStages, numStages)
 	}
 	return errors.Join(errs...)
 }
