@@ -29,6 +29,8 @@ var modelSection = pipeline.Section{
 		{Key: "model.dropout", Kind: pipeline.KindFloat, Default: modelDefaults.Dropout, Min: pipeline.Num(0), Max: pipeline.Num(0.95), Doc: "Dropout after each hidden dense layer (training only)."},
 		{Key: "model.age_max", Kind: pipeline.KindFloat, Default: modelDefaults.AgeMax, Min: pipeline.Num(1), Doc: "Output is sigmoid × age_max years; targets are scaled by it."},
 		{Key: "model.bn_momentum", Kind: pipeline.KindFloat, Default: modelDefaults.BNMomentum, Min: pipeline.Num(0), Max: pipeline.Num(1), Doc: "Batch-norm moving-statistics momentum (Keras: 0.99)."},
+		{Key: "model.pretrained", Kind: pipeline.KindString, Default: modelDefaults.Pretrained, Enum: tfmodel.PretrainedSources, Doc: "Initial backbone weights: none (random, from run.seed) or face-api (dlib's face-recognition ResNet from @vladmandic/face-api 1.7.15, installed by make setup-models; arch face_resnet only)."},
+		{Key: "model.features", Kind: pipeline.KindString, Default: modelDefaults.Features, Enum: tfmodel.FeatureKinds, Doc: "What the head reads: pooled (global-average-pooled backbone features; 256-d for face_resnet) or descriptor (face_resnet's 128-d face descriptor)."},
 	},
 }
 
@@ -60,6 +62,8 @@ var trainSection = pipeline.Section{
 		{Key: "train.threads.inter_op", Kind: pipeline.KindInt, Default: 0, Min: pipeline.Num(0), Doc: "TensorFlow inter-op threads (0: TensorFlow's choice)."},
 		{Key: "train.prefetch", Kind: pipeline.KindInt, Default: trainDefaults.Prefetch, Min: pipeline.Num(1), Doc: "Batches prepared (and augmented) ahead of the session."},
 		{Key: "train.workers", Kind: pipeline.KindInt, Default: 0, Min: pipeline.Num(0), Doc: "Goroutines preparing batches (0: one per CPU)."},
+		{Key: "train.backbone_lr_scale", Kind: pipeline.KindFloat, Default: trainDefaults.BackboneLRScale, Min: pipeline.Num(1e-6), Max: pipeline.Num(10), Doc: "Multiplier on the backbone's learning rate when all layers train (e.g. 0.1 to fine-tune a pretrained backbone gently)."},
+		{Key: "train.freeze_stages", Kind: pipeline.KindInt, Default: trainDefaults.FreezeStages, Min: pipeline.Num(0), Max: pipeline.Num(5), Doc: "When all layers train, keep the first N of the backbone's 5 stages frozen (1: the stem; 2-5: the residual stages)."},
 	},
 }
 
@@ -76,6 +80,8 @@ func modelConfig(cfg *pipeline.Config) tfmodel.ModelConfig {
 	m.Dropout = cfg.Float("model.dropout")
 	m.AgeMax = cfg.Float("model.age_max")
 	m.BNMomentum = cfg.Float("model.bn_momentum")
+	m.Pretrained = cfg.String("model.pretrained")
+	m.Features = cfg.String("model.features")
 	m.Seed = seed(cfg)
 	return m
 }
@@ -99,6 +105,8 @@ func trainConfig(cfg *pipeline.Config) tfmodel.TrainConfig {
 	t.IntraOpThreads, t.InterOpThreads = cfg.Int("train.threads.intra_op"), cfg.Int("train.threads.inter_op")
 	t.Prefetch = cfg.Int("train.prefetch")
 	t.Workers = cfg.Int("train.workers")
+	t.BackboneLRScale = cfg.Float("train.backbone_lr_scale")
+	t.FreezeStages = cfg.Int("train.freeze_stages")
 	return t
 }
 
