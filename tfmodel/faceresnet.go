@@ -92,6 +92,12 @@ func faceResidualDown(l layer, x tf.Output, width int) tf.Output {
 // per-channel affine scale (x·weights + biases), then ReLU if relu. Stride
 // 1 pads SAME; stride 2 (convDown) is VALID. Variables: conv/filters
 // [k, k, in, filters], conv/bias, scale/weights, scale/biases.
+//
+// The scale is folded into the convolution, (x∗f + b)·w + c = x∗(f·w) +
+// (b·w + c): the same function and gradients, but TensorFlow then fuses
+// convolution, bias and ReLU into one kernel, and no pass over the
+// activations is spent on the scale, forward or backward. Rounding differs
+// from face-api's order in the last bits only (see the conformance test).
 func (l layer) affineConv(name string, x tf.Output, filters, kernel, stride int, relu bool) tf.Output {
 	l = l.in(name)
 	in := channels(x)
@@ -106,9 +112,10 @@ func (l layer) affineConv(name string, x tf.Output, filters, kernel, stride int,
 	if stride != 1 {
 		padding = "VALID"
 	}
-	y := op.Conv2D(conv.s, x, k.read, []int64{1, int64(stride), int64(stride), 1}, padding)
-	y = op.BiasAdd(conv.s, y, b.read)
-	y = op.AddV2(sc.s.SubScope("shift"), op.Mul(sc.s, y, w.read), c.read)
+	folded := op.Mul(sc.s.SubScope("fold_filters"), k.read, w.read) // w broadcasts over the output channels
+	bias := op.AddV2(sc.s.SubScope("fold_bias"), op.Mul(sc.s.SubScope("scale_bias"), b.read, w.read), c.read)
+	y := op.Conv2D(conv.s, x, folded, []int64{1, int64(stride), int64(stride), 1}, padding)
+	y = op.BiasAdd(conv.s, y, bias)
 	if relu {
 		y = l.relu(y)
 	}

@@ -61,9 +61,9 @@ func (gr *graph) buildCachedHead(s *op.Scope, tc TrainConfig, tg *trainGraph, l2
 	return ch, nil
 }
 
-// features is a cache: the backbone output of each distinct packed image
+// featureTable is a cache: the backbone output of each distinct packed image
 // of one data set.
-type features struct {
+type featureTable struct {
 	dim  int
 	row  map[int]int // packed image index → row of data
 	data []float32   // rows × dim
@@ -71,7 +71,7 @@ type features struct {
 
 // phaseCache holds the features of the current head-only phase.
 type phaseCache struct {
-	train, valid *features
+	train, valid *featureTable
 }
 
 // useCache reports whether this epoch trains on cached features.
@@ -97,9 +97,9 @@ func (f *fit) buildCache(ctx context.Context) error {
 	return nil
 }
 
-func (f *fit) computeFeatures(ctx context.Context, d regressor.Data, label string) (*features, error) {
+func (f *fit) computeFeatures(ctx context.Context, d regressor.Data, label string) (*featureTable, error) {
 	gr := f.r.gr
-	ft := &features{dim: int(channels(gr.infer.features)), row: map[int]int{}}
+	ft := &featureTable{dim: int(channels(gr.infer.features)), row: map[int]int{}}
 	var distinct []regressor.Example
 	for _, ex := range d.Examples {
 		if _, ok := ft.row[ex.Index]; !ok {
@@ -139,8 +139,8 @@ func (f *fit) computeFeatures(ctx context.Context, d regressor.Data, label strin
 	return ft, nil
 }
 
-// batch builds the fed tensors of examples order[lo:hi] of d.
-func (ft *features) batch(d regressor.Data, order []int) (feats, targets, weights *tf.Tensor, err error) {
+// batch builds the fed tensors of the examples of d at positions order.
+func (ft *featureTable) batch(d regressor.Data, order []int) (feats, targets, weights *tf.Tensor, err error) {
 	n := len(order)
 	b := make([]byte, 4*n*ft.dim)
 	tg := make([]float32, n)
