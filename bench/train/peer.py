@@ -17,6 +17,9 @@ convolutions with bias followed by a per-channel affine "scale" layer
 (trainable), 'valid' strided convolutions and pooling, residualDown blocks
 whose shortcut is a 2x2 average pool zero-padded to the new width, global
 average pooling (the 256-d pooled features the head reads), same head.
+The Keras side is written as a Keras user would (a Scale layer after each
+Conv2D); the Go side folds the scale into the filters, the same function
+with fewer passes over the activations (see tfmodel/faceresnet.go).
 """
 
 import argparse
