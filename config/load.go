@@ -332,6 +332,9 @@ func (l *loader) validate(dst any) {
 	}
 }
 
+// Flatten splits joined errors into their parts.
+func Flatten(err error) []error { return flatten(err) }
+
 // flatten splits joined errors into their parts.
 func flatten(err error) []error {
 	if err == nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"fairage/analysis"
 	"fairage/augment"
@@ -158,7 +159,7 @@ func (c *Config) Validate() error {
 		c.Split.Validate(),
 		c.Balance.Validate(),
 		c.Augment.Validate(),
-		c.Model.validate(),
+		c.Model.validate(c.Data.Ingest.Size),
 		c.Train.Validate(),
 		spec.Check("evaluate", &c.Evaluate),
 		c.Analysis.Validate(),
@@ -215,7 +216,7 @@ func (c *Config) resolveModel() error {
 }
 
 // validate checks the model section: its kind, and the kind's settings.
-func (m *ModelConfig) validate() error {
+func (m *ModelConfig) validate(packed int) error {
 	k, err := regressor.Lookup(string(m.Kind))
 	if err != nil {
 		return err
@@ -223,7 +224,17 @@ func (m *ModelConfig) validate() error {
 	// Kind was checked by Lookup; the native kind's fields (inline here)
 	// and the chosen kind's sub-section check themselves (other kinds'
 	// defaults need not describe a model).
-	errs := []error{m.ResNet.Validate()}
+	errs := []error{}
+	if k.Name == "resnet" {
+		resolved := m.ResNet
+		err := resolved.Validate()
+		if resolved.InputSize == 0 {
+			resolved.InputSize = packed
+			// The size is data.image_size's: say so where it is wrong.
+			err = renameKey(resolved.Validate(), "model.input_size:", "data.image_size:", " (the network reads data.image_size, since model.input_size is 0)")
+		}
+		errs = append(errs, err)
+	}
 	if s, ok := m.Kinds[k.Name]; ok {
 		errs = append(errs, s.Validate())
 	}
@@ -279,4 +290,16 @@ func modelDirOf(p string) (string, error) {
 func (l *Loaded) RunOptions() pipeline.RunOptions {
 	return pipeline.RunOptions{Name: l.Run.Name, Config: config.Nested(l.Config), ConfigFile: l.Source.File,
 		ConfigChain: l.Source.Chain, Seed: l.Run.Seed, Versions: Versions()}
+}
+
+// renameKey rewrites the key an error message starts with.
+func renameKey(err error, from, to, note string) error {
+	var out []error
+	for _, e := range config.Flatten(err) {
+		if msg := e.Error(); strings.HasPrefix(msg, from) {
+			e = errors.New(to + strings.TrimPrefix(msg, from) + note)
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }

@@ -25,7 +25,7 @@ var trainDef = stageDef{
 			mc.InputSize = v.Data.Ingest.Size
 		}
 		mc.Seed, tc.Seed = uint64(v.Run.Seed), uint64(v.Run.Seed)
-		return trainStage{stageBase: stageBase{name: stageTrain, version: "1", decls: d,
+		return trainStage{stageBase: stageBase{name: stageTrain, version: "2", decls: d,
 			inputs: []string{stageIngest, stageSplit, stageBalance, stageAugment}},
 			kind: v.Model.Kind, model: mc, train: tc, augment: v.Augment.Options}
 	},

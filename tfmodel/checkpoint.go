@@ -30,6 +30,11 @@ type modelFile struct {
 	Model      ModelConfig `json:"model"`
 	TensorFlow string      `json:"tensorflow"`
 	Variables  []string    `json:"variables"`
+	// Input is the in-graph pixel normalisation (absent in files written
+	// before it was recorded: the ResNets' ImageNet one).
+	Input *InputNorm `json:"input,omitempty"`
+	// Weights is the source of the backbone's initial weights (absent: random).
+	Weights *WeightsSource `json:"pretrained_weights,omitempty"`
 }
 
 func readModelFile(dir string) (modelFile, error) {
@@ -47,6 +52,9 @@ func readModelFile(dir string) (modelFile, error) {
 	}
 	if mf.Format != checkpointFormat {
 		return mf, fmt.Errorf("load checkpoint %s: format %d, this version reads %d", dir, mf.Format, checkpointFormat)
+	}
+	if err := mf.backboneDefaults(dir); err != nil {
+		return mf, err
 	}
 	if err := mf.Model.Validate(); err != nil {
 		return mf, fmt.Errorf("load checkpoint %s: %s: %w", dir, modelFileName, err)
@@ -70,7 +78,8 @@ func (r *ResNet) writeCheckpoint(dir string, vars []*variable, extra func(tmp st
 		if _, err := r.sess.Run(map[tf.Output]*tf.Tensor{sv.prefix: prefix}, nil, []*tf.Operation{sv.save}); err != nil {
 			return err
 		}
-		mf := modelFile{Format: checkpointFormat, Model: r.cfg, TensorFlow: tf.Version()}
+		norm := inputNormFor(r.cfg.Arch)
+		mf := modelFile{Format: checkpointFormat, Model: r.cfg, TensorFlow: tf.Version(), Input: &norm, Weights: r.weights}
 		for _, v := range vars {
 			mf.Variables = append(mf.Variables, v.name)
 		}

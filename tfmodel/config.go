@@ -37,12 +37,36 @@ type Monitor string
 // Values lists the monitors.
 func (Monitor) Values() []string { return Monitors }
 
+// ArchFaceResNet is dlib's face-recognition ResNet (see faceresnet.go).
+const ArchFaceResNet = "face_resnet"
+
+func init() { Architectures = append(Architectures, ArchFaceResNet) }
+
+// PretrainedSources lists the ModelConfig.Pretrained values: "none" (random
+// init) and the packages a backbone can start from (see pretrained.go).
+var PretrainedSources = []string{"none", "face-api"}
+
+// Pretrained names initial backbone weights (model.pretrained).
+type Pretrained string
+
+// Values lists the sources.
+func (Pretrained) Values() []string { return PretrainedSources }
+
+// FeatureKinds lists the ModelConfig.Features values: what the head reads.
+var FeatureKinds = []string{"pooled", "descriptor"}
+
+// Features names what the head reads (model.features).
+type Features string
+
+// Values lists the feature kinds.
+func (Features) Values() []string { return FeatureKinds }
+
 // ModelConfig describes a network. It maps the YAML section `model`; start
 // from DefaultModelConfig and override, since zero values are not defaults.
 // It is stored as model.json next to every checkpoint, and a checkpoint only
 // loads into a network with the same shape-defining fields.
 type ModelConfig struct {
-	Arch            Arch    `json:"arch" yaml:"arch" doc:"Backbone: resnet18/34 (basic blocks) or resnet50 (bottleneck)."`
+	Arch            Arch    `json:"arch" yaml:"arch" doc:"Backbone: resnet18/34 (basic blocks), resnet50 (bottleneck) or face_resnet (dlib's face-recognition ResNet, 150×150 input, pretrained with model.pretrained: face-api)."`
 	InputSize       int     `json:"input_size" yaml:"input_size" range:"[0,4096]" doc:"Input side in pixels; 0 means data.image_size (any other value must equal it)."`
 	WidthMultiplier float64 `json:"width_multiplier" yaml:"width_multiplier" range:"(0,4]" doc:"Scales the backbone widths 64-128-256-512 (0.25 for quick CPU runs)."`
 	Head            []int   `json:"head" yaml:"head" range:"[1,65536]" doc:"Hidden dense layers of the head, in order (the study's best: 512-256-128-64-32)."`
@@ -50,6 +74,8 @@ type ModelConfig struct {
 	AgeMax          float64 `json:"age_max" yaml:"age_max" range:"(0,1000]" doc:"Output is sigmoid × age_max years; targets are scaled by it."`
 	BNMomentum      float64 `json:"bn_momentum" yaml:"bn_momentum" range:"(0,1)" doc:"Batch-norm moving-statistics momentum (Keras: 0.99)."`
 	Seed            uint64  `json:"seed" yaml:"-"` // initial weights (the run seed)
+	Pretrained      Pretrained  `json:"pretrained" yaml:"pretrained" doc:"Initial backbone weights: none (random, from model.seed) or face-api (the dlib face-recognition ResNet of @vladmandic/face-api 1.7.15, installed by make setup-models; arch face_resnet only)."`
+	Features        Features  `json:"features" yaml:"features" doc:"What the head reads: pooled (the backbone's global-average-pooled features; 256-d for face_resnet) or descriptor (face_resnet's 128-d face descriptor after its fc layer)."`
 }
 
 // DefaultModelConfig returns the study's head (512-256-128-64-32, dropout
@@ -64,6 +90,8 @@ func DefaultModelConfig() ModelConfig {
 		AgeMax:          100,
 		BNMomentum:      0.99,
 		Seed:            1,
+		Pretrained:      "none",
+		Features:        "pooled",
 	}
 }
 
@@ -71,7 +99,7 @@ func DefaultModelConfig() ModelConfig {
 // size of 0 (the packed image size, resolved by the caller) passes here;
 // building a network needs the resolved size.
 func (c ModelConfig) Validate() error {
-	return spec.Check("model", &c)
+	return errors.Join(append([]error{spec.Check("model", &c)}, c.validateBackbone()...)...)
 }
 
 // sameNetwork reports how c and other differ in what the weights depend on
@@ -93,6 +121,7 @@ func (c ModelConfig) sameNetwork(other ModelConfig) string {
 	if c.AgeMax != other.AgeMax {
 		diffs = append(diffs, fmt.Sprintf("age_max %v vs %v", c.AgeMax, other.AgeMax))
 	}
+	diffs = append(diffs, c.sameBackbone(other)...)
 	return strings.Join(diffs, ", ")
 }
 
@@ -126,6 +155,12 @@ type TrainConfig struct {
 	// every epoch, with the training state Resume continues from).
 	CheckpointDir string `json:"checkpoint_dir" yaml:"-"`
 	Resume        bool   `json:"resume" yaml:"-"` // continue from CheckpointDir/last when it exists
+	// BackboneLRScale multiplies the learning rate of backbone variables
+	// when all layers train (a pretrained backbone wants a smaller rate
+	// than a fresh head); FreezeStages keeps the first stages of the
+	// backbone fixed even then (see stages.go for what a stage is).
+	BackboneLRScale float64 `json:"backbone_lr_scale" yaml:"backbone_lr_scale" range:"(0,10]" doc:"Multiplier on the learning rate of backbone variables when all layers train (e.g. 0.1 to fine-tune a pretrained backbone gently); 1: the same rate as the head."`
+	FreezeStages    int     `json:"freeze_stages" yaml:"freeze_stages" range:"[0,5]" doc:"When all layers train, keep the first N of the backbone's 5 stages frozen (stage 1 is the stem; stages 2-5 the residual stages, one per resolution); frozen weights and batch-norm statistics stay as they were."`
 }
 
 // Threads sizes TensorFlow's thread pools; 0 leaves the choice to
@@ -180,6 +215,7 @@ func DefaultTrainConfig() TrainConfig {
 		EarlyStopping:   EarlyStopConfig{Monitor: "val_mae", Patience: 6, RestoreBest: true},
 		Seed:            1,
 		Prefetch:        4,
+		BackboneLRScale: 1,
 	}
 }
 
@@ -208,6 +244,12 @@ func (c TrainConfig) Validate() error {
 	}
 	if c.Resume && c.CheckpointDir == "" {
 		bad("resume", "needs train.checkpoint_dir")
+	}
+	if !(c.BackboneLRScale > 0 && c.BackboneLRScale <= 10) {
+		bad("backbone_lr_scale", "%v is outside (0, 10]", c.BackboneLRScale)
+	}
+	if c.FreezeStages < 0 || c.FreezeStages > numStages {
+		bad("freeze_stages", "%d is outside [0, %d] (the backbone has %d stages)", c.FreezeStages, numStages, numStages)
 	}
 	return errors.Join(errs...)
 }

@@ -28,6 +28,16 @@
 // Training ops are added to the graph the first time Fit runs; a TensorFlow
 // session picks up graph extensions on its next run.
 //
+// Pretrained backbones. face_resnet (faceresnet.go) is dlib's
+// face-recognition ResNet as @vladmandic/face-api runs it; with
+// ModelConfig.Pretrained "face-api" its backbone starts from that package's
+// weights (read by package weights from build/models, pinned by digest,
+// recorded in model.json; pretrained.go). Each architecture has its own
+// input normalisation (backbone.go). Head-only phases train the head on
+// cached backbone features when the epoch's images repeat
+// (featurecache.go); TrainConfig.FreezeStages and BackboneLRScale govern
+// fine-tuning (stages.go).
+//
 // Determinism. Initial weights come from stateless random ops seeded by
 // ModelConfig.Seed and the variable's name; shuffling and dropout masks from
 // TrainConfig.Seed, the epoch and the step. With the same seed, data and

@@ -17,6 +17,9 @@ import (
 // Keras reports them: measured during the epoch, in training mode), and the
 // seconds spent.
 func (f *fit) trainEpoch(ctx context.Context, ph phase, track progress.Tracker) (loss, mae, secs float64, err error) {
+	if f.useCache(ph) {
+		return f.trainEpochCached(ctx, track)
+	}
 	gr, tg := f.r.gr, f.r.gr.training
 	tt := tg.towers[ph.HeadOnly]
 	epoch := f.st.Epoch + 1
@@ -71,6 +74,9 @@ func (f *fit) trainEpoch(ctx context.Context, ph phase, track progress.Tracker) 
 // evaluate returns the validation loss and MAE in inference mode (NaN, NaN
 // without validation data).
 func (f *fit) evaluate(ctx context.Context, track progress.Tracker) (loss, mae float64, err error) {
+	if f.cache != nil {
+		return f.evaluateCached(ctx, track)
+	}
 	n := len(f.valid.Examples)
 	if n == 0 {
 		return math.NaN(), math.NaN(), nil

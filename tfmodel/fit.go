@@ -71,6 +71,7 @@ type fit struct {
 	st           *trainState
 	best         []*tf.Tensor // the current phase's best weights, for RestoreBest
 	mem          cMemory
+	cache        *phaseCache // backbone features of a head-only phase (featurecache.go)
 }
 
 func (f *fit) checkpointDir(name string) string {
@@ -152,6 +153,7 @@ func (f *fit) beginPhase(ph phase) error {
 	f.st.LR = ph.LR
 	f.plateau.State, f.early.State = PlateauState{}, EarlyStopState{}
 	f.best = nil
+	f.cache = nil // features of a frozen backbone are only valid within its phase
 	trains := "all layers"
 	if ph.HeadOnly {
 		trains = "head only (backbone frozen)"

@@ -34,9 +34,10 @@ type graph struct {
 
 // towerOut is what a forward pass produces.
 type towerOut struct {
-	scaled  tf.Output       // sigmoid output in [0, 1], [batch]
-	years   tf.Output       // scaled × AgeMax
-	updates []*tf.Operation // batch-norm moving-statistics updates (training towers)
+	features tf.Output       // the head's input: the backbone's output, [batch, d]
+	scaled   tf.Output       // sigmoid output in [0, 1], [batch]
+	years    tf.Output       // scaled × AgeMax
+	updates  []*tf.Operation // batch-norm moving-statistics updates (training towers)
 }
 
 // buildGraph builds inputs, variables and the inference tower for cfg.
@@ -50,12 +51,9 @@ func buildGraph(cfg ModelConfig) (*graph, error) {
 	size := int64(cfg.InputSize)
 	gr.images = op.Placeholder(s.SubScope("images"), tf.Uint8, op.PlaceholderShape(tf.MakeShape(-1, size, size, 3)))
 	x := op.Cast(s, gr.images, tf.Float)
-	x = op.Sub(s, x, op.Const(s.SubScope("mean"), pixelMean))
-	inv := make([]float32, 3)
-	for i, v := range pixelStd {
-		inv[i] = 1 / v
-	}
-	gr.input = op.Mul(s, x, op.Const(s.SubScope("inv_std"), inv))
+	norm := inputNormFor(cfg.Arch)
+	x = op.Sub(s, x, op.Const(s.SubScope("mean"), norm.Mean))
+	gr.input = op.Div(s, x, op.Const(s.SubScope("std"), norm.Std))
 	gr.stepSeed = op.Placeholder(s.SubScope("step_seed"), tf.Int64, op.PlaceholderShape(tf.MakeShape(2)))
 
 	var err error
@@ -75,20 +73,27 @@ func buildGraph(cfg ModelConfig) (*graph, error) {
 
 // tower builds one forward pass in mode m over the shared variables.
 func (gr *graph) tower(m mode) (*towerOut, error) {
-	t := &tower{mode: m, vs: gr.vs, dropSeed: gr.stepSeed}
+	t := &tower{mode: m, arch: gr.cfg.Arch, vs: gr.vs, dropSeed: gr.stepSeed}
 	s := gr.root.SubScope(m.name)
 	backbone := layer{t: t, s: s, part: partBackbone}.in("backbone")
 	features := backbones[string(gr.cfg.Arch)](backbone, gr.input, gr.cfg)
-	hd := layer{t: t, s: s, part: partHead}.in("head")
-	scaled := head(hd, features, gr.cfg)
-	years := op.Mul(s.SubScope("years"), scaled, op.Const(s.SubScope("age_max"), float32(gr.cfg.AgeMax)))
+	out := gr.headOn(t, s, features)
 	if t.err != nil {
 		return nil, fmt.Errorf("build %s tower: %w", m.name, t.err)
 	}
 	if err := gr.root.Err(); err != nil {
 		return nil, fmt.Errorf("build %s tower: %w", m.name, cleanScopeErr(err))
 	}
-	return &towerOut{scaled: scaled, years: years, updates: t.updates}, nil
+	out.updates = t.updates
+	return out, nil
+}
+
+// headOn builds the head of tower t on features, in scope s.
+func (gr *graph) headOn(t *tower, s *op.Scope, features tf.Output) *towerOut {
+	hd := layer{t: t, s: s, part: partHead}.in("head")
+	scaled := head(hd, features, gr.cfg)
+	years := op.Mul(s.SubScope("years"), scaled, op.Const(s.SubScope("age_max"), float32(gr.cfg.AgeMax)))
+	return &towerOut{features: features, scaled: scaled, years: years}
 }
 
 // modelVars are the network's variables (what a model checkpoint holds).

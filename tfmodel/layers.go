@@ -15,6 +15,7 @@ type mode struct {
 	name       string // scope of the tower's ops
 	bnTraining bool   // backbone batch norm on batch statistics, updating the moving ones
 	dropout    bool   // head dropout active
+	freeze     int    // first backbone stages kept frozen (inference-mode batch norm) in a training tower
 }
 
 var (
@@ -26,6 +27,7 @@ var (
 // tower is one forward pass over the shared variables.
 type tower struct {
 	mode     mode
+	arch     Arch   // ModelConfig.Arch, for the stages of mode.freeze
 	vs       *varStore
 	dropSeed tf.Output       // [2]int64 fed per step; dropout layer i adds (0, i)
 	nDrop    int             // dropout layers so far
@@ -99,7 +101,7 @@ func (l layer) bn(name string, x tf.Output, momentum float64) tf.Output {
 	beta := l.variable("beta", c, true, false, constant(0))
 	mean := l.variable("moving_mean", c, false, false, constant(0))
 	variance := l.variable("moving_variance", c, false, false, constant(1))
-	if !(l.t.mode.bnTraining && l.part == partBackbone) {
+	if !(l.t.mode.bnTraining && l.part == partBackbone && !frozenIn(l.t.arch, l.t.mode.freeze, l.name)) {
 		y, _, _, _, _, _ := op.FusedBatchNormV3(l.s, x, gamma.read, beta.read, mean.read, variance.read,
 			op.FusedBatchNormV3Epsilon(bnEpsilon), op.FusedBatchNormV3IsTraining(false))
 		return y

@@ -19,6 +19,9 @@ type ResNet struct {
 	gr     *graph
 	sess   *tf.Session
 	closed bool
+	// weights says where the backbone's initial weights came from (nil:
+	// random init); model.json carries it on.
+	weights *WeightsSource
 }
 
 var _ regressor.Trainable = kindModel{}
@@ -33,6 +36,12 @@ func New(cfg ModelConfig, opts ...Option) (r *ResNet, err error) {
 	if _, err := r.sess.Run(nil, nil, []*tf.Operation{r.gr.initVars}); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("tfmodel: initialise %s weights: %w", cfg.Arch, err)
+	}
+	if cfg.Pretrained != "none" {
+		if r.weights, err = r.initPretrained(); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("tfmodel: %w", err)
+		}
 	}
 	return r, nil
 }
@@ -52,6 +61,7 @@ func Load(dir string, opts ...Option) (r *ResNet, err error) {
 		r.Close()
 		return nil, err
 	}
+	r.weights = mf.Weights
 	return r, nil
 }
 
@@ -80,6 +90,13 @@ func open(cfg ModelConfig, opts []Option) (*ResNet, error) {
 
 // Config returns the network's configuration.
 func (r *ResNet) Config() ModelConfig { return r.cfg }
+
+// Pretrained says where the backbone's initial weights came from (nil for a
+// random init).
+func (r *ResNet) Pretrained() *WeightsSource { return r.weights }
+
+// Input is the pixel normalisation the network applies in its graph.
+func (r *ResNet) Input() InputNorm { return inputNormFor(r.cfg.Arch) }
 
 // Save writes the network's weights and model.json to dir (created if
 // needed, replaced atomically if it exists). Optimizer state is not part of

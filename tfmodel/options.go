@@ -17,6 +17,9 @@ type options struct {
 	log          *slog.Logger
 	progress     func(label, unit string, total int) progress.Tracker
 	batchSize    int // prediction batch size
+	// noFeatureCache makes head-only phases recompute the backbone every
+	// epoch (WithFeatureCache).
+	noFeatureCache bool
 }
 
 // WithTraining gives the model the TrainConfig Fit uses (Fit fails without

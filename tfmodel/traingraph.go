@@ -16,6 +16,7 @@ type trainGraph struct {
 	val            lossOut   // loss and error on the inference tower, for validation
 	towers         map[bool]*trainTower
 	resetOptimizer *tf.Operation // zeroes Adam's slots and step: a fresh optimizer per phase
+	cached         *cachedHead   // head-only training on fed backbone features (featurecache.go)
 }
 
 // lossOut holds a batch's mean loss and its summed absolute error in years.
@@ -53,6 +54,7 @@ func (gr *graph) buildTraining(tc TrainConfig) error {
 			continue
 		}
 		m := trainAllMode
+		m.freeze = tc.FreezeStages
 		if ph.HeadOnly {
 			m = trainHeadMode
 		}
@@ -61,6 +63,11 @@ func (gr *graph) buildTraining(tc TrainConfig) error {
 			return err
 		}
 		tg.towers[ph.HeadOnly] = tt
+		if ph.HeadOnly {
+			if tg.cached, err = gr.buildCachedHead(s.SubScope("cached_head"), tc, tg, l2, iterations); err != nil {
+				return err
+			}
+		}
 	}
 	var inits []*tf.Operation
 	for _, v := range gr.vs.filter(func(v *variable) bool { return v.part == partOptimizer }) {
@@ -118,8 +125,16 @@ func (gr *graph) trainTower(s *op.Scope, m mode, headOnly bool, tc TrainConfig, 
 	}
 	lo := gr.lossOf(s.SubScope("loss"), out, string(tc.Loss), tg, l2)
 	vars := gr.vs.filter(func(v *variable) bool {
-		return v.trained && (v.part == partHead || (!headOnly && v.part == partBackbone))
+		return v.trained && (v.part == partHead ||
+			(!headOnly && v.part == partBackbone && !frozenIn(gr.cfg.Arch, m.freeze, v.name)))
 	})
+	return gr.adamStep(s, m, lo, out.updates, vars, tc, tg, iterations)
+}
+
+// adamStep adds the gradients of lo.loss with respect to vars and the Adam
+// step applying them (after updates), backbone variables at
+// TrainConfig.BackboneLRScale times the rate.
+func (gr *graph) adamStep(s *op.Scope, m mode, lo lossOut, updates []*tf.Operation, vars []*variable, tc TrainConfig, tg *trainGraph, iterations *variable) (*trainTower, error) {
 	reads := make([]tf.Output, len(vars))
 	for i, v := range vars {
 		reads[i] = v.read
@@ -128,18 +143,29 @@ func (gr *graph) trainTower(s *op.Scope, m mode, headOnly bool, tc TrainConfig, 
 	if err := gr.root.Err(); err != nil {
 		return nil, fmt.Errorf("build %s gradients: %w", m.name, cleanScopeErr(err))
 	}
-	apply, err := gr.adam(s.SubScope("adam"), tc.Adam, vars, grads, tg.lr, iterations)
+	lrOf := func(*variable) tf.Output { return tg.lr }
+	if tc.BackboneLRScale != 1 {
+		bs := s.SubScope("backbone_lr")
+		backboneLR := op.Mul(bs, tg.lr, op.Const(bs.SubScope("scale"), float32(tc.BackboneLRScale)))
+		lrOf = func(v *variable) tf.Output {
+			if v.part == partBackbone {
+				return backboneLR
+			}
+			return tg.lr
+		}
+	}
+	apply, err := gr.adam(s.SubScope("adam"), tc.Adam, vars, grads, lrOf, iterations)
 	if err != nil {
 		return nil, err
 	}
-	step := op.NoOp(s.SubScope("step").WithControlDependencies(append(out.updates, apply)...))
+	step := op.NoOp(s.SubScope("step").WithControlDependencies(append(updates, apply)...))
 	return &trainTower{lossOut: lo, step: step}, nil
 }
 
 // adam adds ResourceApplyAdam for every variable with a gradient (slots m
 // and v are variables "optimizer/<name>/m|v") and then advances the step
 // counter the bias corrections use.
-func (gr *graph) adam(s *op.Scope, cfg AdamConfig, vars []*variable, grads []tf.Output, lr tf.Output, iterations *variable) (*tf.Operation, error) {
+func (gr *graph) adam(s *op.Scope, cfg AdamConfig, vars []*variable, grads []tf.Output, lrOf func(*variable) tf.Output, iterations *variable) (*tf.Operation, error) {
 	c := func(name string, v float64) tf.Output { return op.Const(s.SubScope(name), float32(v)) }
 	t := op.AddV2(s.SubScope("t"), iterations.read, c("one", 1))
 	beta1, beta2, eps := c("beta1", cfg.Beta1), c("beta2", cfg.Beta2), c("epsilon", cfg.Epsilon)
@@ -159,7 +185,7 @@ func (gr *graph) adam(s *op.Scope, cfg AdamConfig, vars []*variable, grads []tf.
 			return nil, err
 		}
 		applies = append(applies, op.ResourceApplyAdam(s.SubScope("apply"), v.handle, m.handle, vv.handle,
-			b1p, b2p, lr, beta1, beta2, eps, grads[i]))
+			b1p, b2p, lrOf(v), beta1, beta2, eps, grads[i]))
 	}
 	return op.AssignAddVariableOp(s.SubScope("advance").WithControlDependencies(applies...),
 		iterations.handle, c("increment", 1)), nil

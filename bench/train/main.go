@@ -4,6 +4,10 @@
 // best of several timed Predict passes after a warm-up pass. run.sh runs it
 // beside the Keras peer (peer.py) with the same architecture, batch, input
 // size and thread pools, and prints the ratios.
+//
+// With -strategy head_only it times head-only epochs instead (training and
+// validation, as the pipeline runs them), with the backbone's features
+// cached or (-cache=false) recomputed every epoch; cache.sh compares both.
 package main
 
 import (
@@ -33,7 +37,17 @@ func main() {
 	predicts := flag.Int("predicts", 3, "timed prediction passes")
 	intra := flag.Int("intra", 2, "TensorFlow intra-op threads")
 	inter := flag.Int("inter", 1, "TensorFlow inter-op threads")
+	strategy := flag.String("strategy", "all_layers", "all_layers (throughput) or head_only (epoch times)")
+	cache := flag.Bool("cache", true, "head_only: train the head on cached backbone features")
+	valid := flag.Int("valid", 0, "head_only: validation images per epoch (default n/4)")
 	flag.Parse()
+	if *strategy == "head_only" {
+		if err := headOnly(*arch, *n, *valid, *size, *width, *batch, *epochs, *intra, *inter, *cache); err != nil {
+			fmt.Fprintln(os.Stderr, "train-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*arch, *n, *size, *width, *batch, *epochs, *predicts, *intra, *inter); err != nil {
 		fmt.Fprintln(os.Stderr, "train-bench:", err)
 		os.Exit(1)

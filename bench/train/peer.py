@@ -10,6 +10,16 @@ batch and thread pools as the Go side. Data comes from tf.data with
 prefetch, as a Keras user would feed it. Prints images/s lines in the Go
 side's format: the median of the timed epochs after one warm-up epoch, and
 the best of several model.predict passes after a warm-up pass.
+
+--arch face_resnet builds dlib's face-recognition ResNet as tfmodel's
+faceresnet.go does (face-api's graph): input minus mean RGB then /255,
+convolutions with bias followed by a per-channel affine "scale" layer
+(trainable), 'valid' strided convolutions and pooling, residualDown blocks
+whose shortcut is a 2x2 average pool zero-padded to the new width, global
+average pooling (the 256-d pooled features the head reads), same head.
+The Keras side is written as a Keras user would (a Scale layer after each
+Conv2D); the Go side folds the scale into the filters, the same function
+with fewer passes over the activations (see tfmodel/faceresnet.go).
 """
 
 import argparse
@@ -61,6 +71,73 @@ def build(arch, size, width, head=(512, 256, 128, 64, 32), dropout=0.2):
     return keras.Model(inputs, out)
 
 
+FACE_MEAN = [122.782, 117.001, 104.298]
+
+
+class Scale(layers.Layer):
+    """Per-channel affine x * weights + biases (dlib's folded batch norm)."""
+
+    def build(self, input_shape):
+        c = input_shape[-1]
+        self.w = self.add_weight(shape=(c,), initializer="ones", name="weights")
+        self.b = self.add_weight(shape=(c,), initializer="zeros", name="biases")
+
+    def call(self, x):
+        return x * self.w + self.b
+
+
+def affine_conv(x, filters, kernel, stride, relu, name):
+    pad = "same" if stride == 1 else "valid"
+    x = layers.Conv2D(filters, kernel, strides=stride, padding=pad, use_bias=True,
+                      kernel_initializer="he_normal", name=name + "_conv")(x)
+    x = Scale(name=name + "_scale")(x)
+    return layers.ReLU()(x) if relu else x
+
+
+def face_residual(x, name):
+    c = x.shape[-1]
+    y = affine_conv(x, c, 3, 1, True, name + "_1")
+    y = affine_conv(y, c, 3, 1, False, name + "_2")
+    return layers.ReLU()(layers.Add()([y, x]))
+
+
+def face_residual_down(x, width, name):
+    y = affine_conv(x, width, 3, 2, True, name + "_1")
+    y = affine_conv(y, width, 3, 1, False, name + "_2")
+    pooled = layers.AveragePooling2D(2, 2, padding="valid")(x)
+    if pooled.shape[1] != y.shape[1]:
+        y = layers.ZeroPadding2D(((0, 1), (0, 1)))(y)
+    extra = width - pooled.shape[-1]
+    if extra > 0:
+        pooled = layers.Lambda(lambda t: keras.ops.pad(t, [[0, 0], [0, 0], [0, 0], [0, extra]]))(pooled)
+    return layers.ReLU()(layers.Add()([y, pooled]))
+
+
+def build_face(size, head=(512, 256, 128, 64, 32), dropout=0.2):
+    inputs = keras.Input((size, size, 3), dtype="uint8")
+    x = layers.Normalization(mean=FACE_MEAN, variance=[255.0 ** 2] * 3)(inputs)
+    x = affine_conv(x, 32, 7, 2, True, "conv32_down")
+    x = layers.MaxPooling2D(3, 2, padding="valid")(x)
+    for i in range(3):
+        x = face_residual(x, f"conv32_{i + 1}")
+    x = face_residual_down(x, 64, "conv64_down")
+    for i in range(3):
+        x = face_residual(x, f"conv64_{i + 1}")
+    x = face_residual_down(x, 128, "conv128_down")
+    for i in range(2):
+        x = face_residual(x, f"conv128_{i + 1}")
+    x = face_residual_down(x, 256, "conv256_down")
+    for i in range(2):
+        x = face_residual(x, f"conv256_{i + 1}")
+    x = face_residual_down(x, 256, "conv256_down_out")
+    x = layers.GlobalAveragePooling2D()(x)
+    for units in head:
+        x = layers.Dense(units, activation="relu", kernel_initializer="he_normal")(x)
+        x = layers.Dropout(dropout)(x)
+    out = layers.Dense(1, activation="sigmoid")(x)
+    return keras.Model(inputs, out)
+
+
 class EpochTimer(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.times = []
@@ -95,7 +172,7 @@ def main():
              .shuffle(a.n, seed=1).batch(a.batch).prefetch(tf.data.AUTOTUNE))
     infer = tf.data.Dataset.from_tensor_slices(images).batch(a.batch).prefetch(tf.data.AUTOTUNE)
 
-    model = build(a.arch, a.size, a.width)
+    model = build_face(a.size) if a.arch == "face_resnet" else build(a.arch, a.size, a.width)
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mae", metrics=["mae"])
     timer = EpochTimer()
     model.fit(train, epochs=a.epochs, verbose=0, callbacks=[timer])
