@@ -66,16 +66,16 @@ func (Features) Values() []string { return FeatureKinds }
 // It is stored as model.json next to every checkpoint, and a checkpoint only
 // loads into a network with the same shape-defining fields.
 type ModelConfig struct {
-	Arch            Arch    `json:"arch" yaml:"arch" doc:"Backbone: resnet18/34 (basic blocks), resnet50 (bottleneck) or face_resnet (dlib's face-recognition ResNet, 150×150 input, pretrained with model.pretrained: face-api)."`
-	InputSize       int     `json:"input_size" yaml:"input_size" range:"[0,4096]" doc:"Input side in pixels; 0 means data.image_size (any other value must equal it)."`
-	WidthMultiplier float64 `json:"width_multiplier" yaml:"width_multiplier" range:"(0,4]" doc:"Scales the backbone widths 64-128-256-512 (0.25 for quick CPU runs)."`
-	Head            []int   `json:"head" yaml:"head" range:"[1,65536]" doc:"Hidden dense layers of the head, in order (the study's best: 512-256-128-64-32)."`
-	Dropout         float64 `json:"dropout" yaml:"dropout" range:"[0,1)" doc:"Dropout after each hidden dense layer (training only)."`
-	AgeMax          float64 `json:"age_max" yaml:"age_max" range:"(0,1000]" doc:"Output is sigmoid × age_max years; targets are scaled by it."`
-	BNMomentum      float64 `json:"bn_momentum" yaml:"bn_momentum" range:"(0,1)" doc:"Batch-norm moving-statistics momentum (Keras: 0.99)."`
-	Seed            uint64  `json:"seed" yaml:"-"` // initial weights (the run seed)
-	Pretrained      Pretrained  `json:"pretrained" yaml:"pretrained" doc:"Initial backbone weights: none (random, from model.seed) or face-api (the dlib face-recognition ResNet of @vladmandic/face-api 1.7.15, installed by make setup-models; arch face_resnet only)."`
-	Features        Features  `json:"features" yaml:"features" doc:"What the head reads: pooled (the backbone's global-average-pooled features; 256-d for face_resnet) or descriptor (face_resnet's 128-d face descriptor after its fc layer)."`
+	Arch            Arch       `json:"arch" yaml:"arch" doc:"Backbone: resnet18/34 (basic blocks), resnet50 (bottleneck) or face_resnet (dlib's face-recognition ResNet, 150×150 input, pretrained with model.pretrained: face-api)."`
+	InputSize       int        `json:"input_size" yaml:"input_size" range:"[0,4096]" doc:"Input side in pixels; 0 means data.image_size (any other value must equal it)."`
+	WidthMultiplier float64    `json:"width_multiplier" yaml:"width_multiplier" range:"(0,4]" doc:"Scales the backbone widths 64-128-256-512 (0.25 for quick CPU runs)."`
+	Head            []int      `json:"head" yaml:"head" range:"[1,65536]" doc:"Hidden dense layers of the head, in order (the study's best: 512-256-128-64-32)."`
+	Dropout         float64    `json:"dropout" yaml:"dropout" range:"[0,1)" doc:"Dropout after each hidden dense layer (training only)."`
+	AgeMax          float64    `json:"age_max" yaml:"age_max" range:"(0,1000]" doc:"Output is sigmoid × age_max years; targets are scaled by it."`
+	BNMomentum      float64    `json:"bn_momentum" yaml:"bn_momentum" range:"(0,1)" doc:"Batch-norm moving-statistics momentum (Keras: 0.99)."`
+	Seed            uint64     `json:"seed" yaml:"-"` // initial weights (the run seed)
+	Pretrained      Pretrained `json:"pretrained" yaml:"pretrained" doc:"Initial backbone weights: none (random, from model.seed) or face-api (the dlib face-recognition ResNet of @vladmandic/face-api 1.7.15, installed by make setup-models; arch face_resnet only)."`
+	Features        Features   `json:"features" yaml:"features" doc:"What the head reads: pooled (the backbone's global-average-pooled features; 256-d for face_resnet) or descriptor (face_resnet's 128-d face descriptor after its fc layer)."`
 }
 
 // DefaultModelConfig returns the study's head (512-256-128-64-32, dropout

@@ -27,7 +27,7 @@ var (
 // tower is one forward pass over the shared variables.
 type tower struct {
 	mode     mode
-	arch     Arch   // ModelConfig.Arch, for the stages of mode.freeze
+	arch     Arch // ModelConfig.Arch, for the stages of mode.freeze
 	vs       *varStore
 	dropSeed tf.Output       // [2]int64 fed per step; dropout layer i adds (0, i)
 	nDrop    int             // dropout layers so far
