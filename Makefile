@@ -67,8 +67,9 @@ bench: build
 ## experiments: the study's series M1-M5 and mitigations on UTKFace, then
 ## comparison reports (PROFILE=quick for a reduced budget in runs/quick/)
 PROFILE ?= full
+SERIES ?= all
 experiments: build
-	PROFILE=$(PROFILE) RUNS=$(RUNS) bash scripts/experiments.sh
+	PROFILE=$(PROFILE) SERIES=$(SERIES) RUNS=$(RUNS) bash scripts/experiments.sh
 
 ## docs: regenerate docs/config.md from the schema
 docs: build

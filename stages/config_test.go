@@ -33,7 +33,7 @@ func loadWith(t *testing.T, sets ...string) (*Loaded, error) {
 // and the rules between them) and builds its graph.
 func TestShippedConfigsAreValid(t *testing.T) {
 	var files []string
-	for _, pattern := range []string{"pipeline.yaml", "configs/*.yaml", "experiments/*.yaml"} {
+	for _, pattern := range []string{"pipeline.yaml", "configs/*.yaml", "experiments/*.yaml", "experiments/pretrained/*.yaml"} {
 		m, _ := filepath.Glob(repoFile(t, pattern))
 		files = append(files, m...)
 	}
@@ -232,13 +232,13 @@ func checkFingerprintFollowsDeclarations(t *testing.T, mode string, d stageDef, 
 }
 
 // TestIngestFingerprintFollowsOnlyItsAdapter is the case that motivated
-// per-adapter declarations: configs/utkface.yaml extends the synthetic
+// per-adapter declarations: configs/utkface-scratch.yaml extends the synthetic
 // pipeline.yaml, and its ingest must not rerun when synthetic settings
 // change, nor with the worker count (byte-identical output).
 func TestIngestFingerprintFollowsOnlyItsAdapter(t *testing.T) {
 	utk := func(sets ...string) string {
 		t.Helper()
-		cfg, err := Load(repoFile(t, "configs/utkface.yaml"), LoadOptions{Sets: sets})
+		cfg, err := Load(repoFile(t, "configs/utkface-scratch.yaml"), LoadOptions{Sets: sets})
 		if err != nil {
 			t.Fatal(err)
 		}
