@@ -76,6 +76,53 @@ type Options struct {
 	// AgeAdjust configures the age-adjusted disparity
 	// (`analysis.age_adjust`).
 	AgeAdjust AgeAdjustOptions `yaml:"age_adjust" doc:"Age-adjusted disparity: group MAEs standardised to one age distribution."`
+
+	// Columns, when non-nil, are the attribute columns of an audited table
+	// (pipeline audit): attributes, intersections and groups may then name
+	// any of them, or age_group, instead of dataset.Attributes. Set by the
+	// caller from the table, never by a config file.
+	Columns []string `yaml:"-"`
+	// ColumnsSource names that table in messages ("preds.csv").
+	ColumnsSource string `yaml:"-"`
+	// Deprecated lists settings Validate accepted under an old name, for
+	// the caller to show ("analysis.gates.age_bias: …").
+	Deprecated []string `yaml:"-"`
+}
+
+// knownAttributes lists the attribute names the options may use and how
+// an unknown one is described.
+func (o *Options) knownAttributes() (known []string, notKnown string) {
+	if o.Columns == nil {
+		return dataset.Attributes, "is not an attribute (" + strings.Join(dataset.Attributes, ", ") + ")"
+	}
+	known = append(slices.Clone(o.Columns), dataset.AttrAgeGroup)
+	src := o.ColumnsSource
+	if src == "" {
+		src = "the audited table"
+	}
+	return known, fmt.Sprintf("is not a column of %s (columns: %s; age_group is binned from the true age)", src, strings.Join(o.Columns, ", "))
+}
+
+// renameDeprecatedGates accepts gate keys spelt with "age" for the
+// age_group attribute (age_bias, as summary version 2 named them), renames
+// them to the attribute's name (age_group_bias) and records it.
+func (o *Options) renameDeprecatedGates() {
+	for _, k := range slices.Sorted(maps.Keys(o.Gates)) {
+		rest, ok := strings.CutPrefix(k, "age_")
+		if !ok || strings.HasPrefix(rest, "group_") {
+			continue
+		}
+		if !slices.Contains(scoreMetrics, strings.TrimSuffix(rest, AgeAdjustedSuffix)) {
+			continue
+		}
+		nk := dataset.AttrAgeGroup + "_" + rest
+		if _, clash := o.Gates[nk]; clash {
+			continue // both spelt: the new key's checks report the old one as unknown
+		}
+		o.Gates[nk] = o.Gates[k]
+		delete(o.Gates, k)
+		o.Deprecated = append(o.Deprecated, fmt.Sprintf("analysis.gates.%s is deprecated: the age attribute is called age_group everywhere; write %s", k, nk))
+	}
 }
 
 // SplitChoice is the split an audit covers: train, valid, test or all.
@@ -172,22 +219,24 @@ func DefaultOptions() Options {
 }
 
 // Validate checks the options and returns every problem at once, each
-// naming its YAML key under `analysis.`.
+// naming its YAML key under `analysis.`. Gate keys of the old spelling
+// (age_bias for age_group_bias) are renamed, and the rename is recorded in
+// Deprecated.
 func (o *Options) Validate() error {
 	if o.Split == "" {
 		o.Split = SplitAll
 	}
 	errs := []error{spec.Check("analysis", o)}
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	known := strings.Join(dataset.Attributes, ", ")
+	known, notKnown := o.knownAttributes()
 	if len(o.Attributes) == 0 && len(o.Intersections) == 0 {
-		bad("analysis.attributes: is empty; list at least one of %s", known)
+		bad("analysis.attributes: is empty; list at least one of %s", strings.Join(known, ", "))
 	}
 	seen := map[string]bool{}
 	for i, a := range o.Attributes {
 		switch {
-		case !dataset.IsAttribute(a):
-			bad("analysis.attributes[%d]: %q is not an attribute (%s)", i, a, known)
+		case !slices.Contains(known, a):
+			bad("analysis.attributes[%d]: %q %s", i, a, notKnown)
 		case seen[a]:
 			bad("analysis.attributes[%d]: %q is listed twice", i, a)
 		}
@@ -199,8 +248,8 @@ func (o *Options) Validate() error {
 		}
 		dup := map[string]bool{}
 		for j, a := range in {
-			if !dataset.IsAttribute(a) {
-				bad("analysis.intersections[%d][%d]: %q is not an attribute (%s)", i, j, a, known)
+			if !slices.Contains(known, a) {
+				bad("analysis.intersections[%d][%d]: %q %s", i, j, a, notKnown)
 			}
 			if dup[a] {
 				bad("analysis.intersections[%d]: %q is listed twice", i, a)
@@ -215,8 +264,8 @@ func (o *Options) Validate() error {
 		}
 	}
 	for _, a := range slices.Sorted(maps.Keys(o.Groups)) {
-		if !dataset.IsAttribute(a) {
-			bad("analysis.groups.%s: %q is not an attribute (%s)", a, a, known)
+		if !slices.Contains(known, a) {
+			bad("analysis.groups.%s: %q %s", a, a, notKnown)
 			continue
 		}
 		if a == dataset.AttrAgeGroup {
@@ -234,6 +283,7 @@ func (o *Options) Validate() error {
 			dup[g] = true
 		}
 	}
+	o.renameDeprecatedGates()
 	o.Range.validate(bad)
 	o.AgeAdjust.validate(bad)
 	keys := MetricKeys(o)

@@ -3,7 +3,7 @@ package analysis
 // SummaryVersion is the version of the JSON summary layout. Field names are
 // stable within a version; a renamed or removed field bumps it (FORMAT.md
 // lists the changes).
-const SummaryVersion = 2
+const SummaryVersion = 3
 
 // Result is the outcome of Analyze. It is also the JSON summary
 // (WriteSummary): the json tags are its documented, stable field names.

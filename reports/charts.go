@@ -44,7 +44,7 @@ func buildCharts(run *Run, opts Options) ([]chartSection, error) {
 		}
 		mae.Charts = append(mae.Charts, c)
 		if len(run.Predictions) > 0 {
-			c, err := errorChart(a, groupErrors(a, preds, res))
+			c, err := errorChart(a, groupErrors(a, preds, res, run.Extra))
 			switch {
 			case errors.Is(err, errNoRows):
 				errs.Note = fmt.Sprintf("None of the %d predictions given to the report is of split %q.", len(run.Predictions), res.Split)

@@ -63,12 +63,12 @@ func maeChart(a *analysis.AttributeResult) (chart, error) {
 // groupErrors collects the signed errors ŷ−y of each of an attribute's
 // groups (in the result's order) from the predictions of the analysed
 // split, with the analysis's own labelling of rows.
-func groupErrors(a *analysis.AttributeResult, preds []dataset.Prediction, res *analysis.Result) [][]float64 {
+func groupErrors(a *analysis.AttributeResult, preds []dataset.Prediction, res *analysis.Result, extra []string) [][]float64 {
 	index := make(map[string]int, len(a.Groups))
 	for i, g := range a.Groups {
 		index[g.Name] = i
 	}
-	label := analysis.GroupLabeler(a.Members, res.Settings.AgeEdges)
+	label := analysis.GroupLabeler(a.Members, res.Settings.AgeEdges, extra)
 	out := make([][]float64, len(a.Groups))
 	for i := range preds {
 		p := &preds[i]

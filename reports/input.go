@@ -26,6 +26,10 @@ type Run struct {
 	// Predictions are the analysed predictions, for the error distribution
 	// and predicted-vs-true charts.
 	Predictions []dataset.Prediction
+	// Extra names the predictions' own attribute columns (their
+	// Prediction.Extra values, dataset.PredictionTable.Extra) when the run
+	// audited a table with attributes of its own; nil otherwise.
+	Extra []string
 	// Notes are facts about how the run was made that a reader needs to
 	// read its numbers (e.g. head-only training on a random backbone),
 	// shown in the summary after the analysis's warnings.
