@@ -25,12 +25,12 @@ import (
 
 // Rejection reasons of rows the audit cannot load.
 const (
-	ReasonMissingYTrue   = "missing_y_true"       // empty, null or a Missing marker
-	ReasonMissingYPred   = "missing_y_pred"       // the model gave no prediction
-	ReasonYTrueNotNumber = "y_true_not_a_number"  // text that does not parse as a number
-	ReasonYPredNotNumber = "y_pred_not_a_number"  // text that does not parse as a number
-	ReasonMissingID      = "missing_id"           // audit.id is set and the row has none
-	ReasonDuplicateID    = "duplicate_id"         // the id of an earlier row
+	ReasonMissingYTrue   = "missing_y_true"      // empty, null or a Missing marker
+	ReasonMissingYPred   = "missing_y_pred"      // the model gave no prediction
+	ReasonYTrueNotNumber = "y_true_not_a_number" // text that does not parse as a number
+	ReasonYPredNotNumber = "y_pred_not_a_number" // text that does not parse as a number
+	ReasonMissingID      = "missing_id"          // audit.id is set and the row has none
+	ReasonDuplicateID    = "duplicate_id"        // the id of an earlier row
 	ReasonMalformedRow   = dataset.ReasonMalformedRow
 )
 
