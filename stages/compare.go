@@ -22,7 +22,7 @@ type finishedRun struct {
 	name   string
 	cfg    *Config
 	result *analysis.Result
-	preds  []dataset.Prediction
+	preds  *dataset.PredictionTable
 	// history is the train stage's history; nil when the run trained
 	// no model (evaluate-only, external predictions).
 	history []dataset.EpochRecord
@@ -43,7 +43,11 @@ func readFinishedRun(dir string) (*finishedRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: run it through the analyze stage first: %w", dir, err)
 	}
-	preds, err := dataset.ReadPredictions(filepath.Join(dir, stageEvaluate, predictionsFile))
+	from := stageEvaluate
+	if cfg.Audit.Enabled() {
+		from = stageLoad
+	}
+	preds, err := dataset.ReadPredictionTable(filepath.Join(dir, from, predictionsFile))
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", dir, err)
 	}
@@ -108,7 +112,7 @@ func Compare(ctx context.Context, runDirs []string, out, title string) (reports.
 		})
 	}
 	for _, r := range runs[1:] {
-		p, err := analysis.Compare(ctx, runs[0].name, runs[0].preds, r.name, r.preds, opts)
+		p, err := analysis.CompareTables(ctx, runs[0].name, runs[0].preds, r.name, r.preds, opts)
 		if err != nil {
 			return reports.Files{}, fmt.Errorf("compare %s with %s: %w", runs[0].name, r.name, err)
 		}

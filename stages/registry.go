@@ -2,6 +2,7 @@ package stages
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"fairage/config"
 	"fairage/pipeline"
@@ -22,18 +23,26 @@ type stageDef struct {
 // config): which stages feed it.
 type graphInfo struct {
 	trains bool // the graph has the training stages
+	audit  bool // the graph audits a table (audit.file): load, not ingest … evaluate
+}
+
+// predictionsStage is the stage whose predictions.arrow the analysis reads.
+func (g graphInfo) predictionsStage() string {
+	if g.audit {
+		return stageLoad
+	}
+	return stageEvaluate
 }
 
 // Graph returns the stages a config runs, in order. Training runs when the
 // model kind is trainable and model.from is empty; otherwise the balance,
 // augment and train stages are left out, and the graph says why.
+//
+// With audit.file set the graph audits that table instead: load, analyze
+// and report, and every image stage is left out, saying so.
 func Graph(cfg *Config) *pipeline.Graph {
-	info := graphInfo{trains: cfg.trains()}
-	defs := []stageDef{ingestDef, splitDef}
-	if info.trains {
-		defs = append(defs, balanceDef, augmentDef, trainDef)
-	}
-	defs = append(defs, evaluateDef, analyzeDef, reportDef)
+	info := graphInfo{trains: cfg.trains(), audit: cfg.Audit.Enabled()}
+	defs := graphDefs(info)
 	var st []pipeline.Stage
 	for _, d := range defs {
 		st = append(st, d.make(cfg, info))
@@ -42,6 +51,13 @@ func Graph(cfg *Config) *pipeline.Graph {
 	if err != nil {
 		// The graph is fixed in code; any test that builds it catches this.
 		panic(err)
+	}
+	if info.audit {
+		why := fmt.Sprintf("an audit of the predictions table %s (audit.file): no images, no model", filepath.Base(cfg.Audit.File))
+		for _, name := range []string{stageIngest, stageSplit, stageBalance, stageAugment, stageTrain, stageEvaluate} {
+			g.Omit(pipeline.Omitted{Name: name, Reason: why, After: stageLoad})
+		}
+		return g
 	}
 	if !info.trains {
 		why := fmt.Sprintf("nothing to train for kind %s", cfg.Model.Kind)
@@ -53,6 +69,18 @@ func Graph(cfg *Config) *pipeline.Graph {
 			pipeline.Omitted{Name: stageTrain, Reason: why, After: stageSplit})
 	}
 	return g
+}
+
+// graphDefs lists the stage definitions of a graph, in run order.
+func graphDefs(info graphInfo) []stageDef {
+	if info.audit {
+		return []stageDef{loadDef, analyzeDef, reportDef}
+	}
+	defs := []stageDef{ingestDef, splitDef}
+	if info.trains {
+		defs = append(defs, balanceDef, augmentDef, trainDef)
+	}
+	return append(defs, evaluateDef, analyzeDef, reportDef)
 }
 
 // make declares the stage's settings in cfg and builds it from a view
