@@ -15,6 +15,10 @@ import (
 type page struct {
 	Title      string
 	RunName    string
+	Headline   headlineView
+	TOC        []tocEntry
+	Adjusted   adjustedView
+	Subjects   subjectView
 	Summary    summaryView
 	Study      []studyRow
 	Attributes []attrView
@@ -94,7 +98,7 @@ var studyBiasKeys = []struct{ key, label string }{
 	{"gender_bias", "Gender bias"},
 	{"expression_bias", "Expression bias"},
 	{"ethnicity_bias", "Ethnicity bias"},
-	{"age_bias", "Age bias"},
+	{"age_group_bias", "Age bias"},
 }
 
 // buildPage formats a run's results (charts are added by the caller).
@@ -106,11 +110,14 @@ func buildPage(run *Run, opts Options) page {
 		title = "fairage report: " + run.Name
 	}
 	pg := page{
-		Title:   title,
-		RunName: run.Name,
-		Summary: buildSummary(r, run.Notes, f),
-		Study:   []studyRow{buildStudyRow(run.Name, run.Model, r, f)},
-		Meta:    buildMeta(&run.Meta),
+		Title:    title,
+		RunName:  run.Name,
+		Summary:  buildSummary(r, run.Notes, f),
+		Headline: buildHeadline(r, f),
+		Adjusted: buildAdjusted(r, f),
+		Subjects: buildSubjects(r, f),
+		Study:    []studyRow{buildStudyRow(run.Name, run.Model, r, f)},
+		Meta:     buildMeta(&run.Meta),
 	}
 	for i := range r.Attributes {
 		pg.Attributes = append(pg.Attributes, buildAttr(&r.Attributes[i], f))
@@ -173,14 +180,14 @@ func buildStudyRow(run string, m ModelInfo, r *analysis.Result, f formatter) stu
 	return studyRow{
 		Run: run, Model: m.Name, LR: lr(m.LearningRate), Strategy: m.Strategy,
 		Gender: get("gender_bias"), Expression: get("expression_bias"),
-		Ethnicity: get("ethnicity_bias"), Age: get("age_bias"),
+		Ethnicity: get("ethnicity_bias"), Age: get("age_group_bias"),
 		MAE: f.est(r.Overall.MAE), Warned: len(r.Warnings) > 0,
 	}
 }
 
 func buildAttr(a *analysis.AttributeResult, f formatter) attrView {
 	v := attrView{
-		Name: a.Name, Anchor: "attr-" + safeID(a.Key), Available: a.Available, Note: a.Note,
+		Name: display(a.Name), Anchor: "attr-" + safeID(a.Key), Available: a.Available, Note: a.Note,
 		Unknown: a.Unknown, Bias: f.est(a.Bias), Gap: f.est(a.Gap), Ratio: f.est(a.Ratio),
 	}
 	if len(a.Unlisted) > 0 {
@@ -206,7 +213,7 @@ func buildAttr(a *analysis.AttributeResult, f formatter) attrView {
 			flags = append(flags, "not in score")
 		}
 		v.Groups = append(v.Groups, groupView{
-			Name: g.Name, N: g.N, MAE: f.est(g.MAE), RMSE: f.est(g.RMSE),
+			Name: display(g.Name), N: g.N, MAE: f.est(g.MAE), RMSE: f.est(g.RMSE),
 			ME: f.est(g.MeanError), MedAE: f.est(g.MedianAE), Flags: strings.Join(flags, ", "),
 		})
 	}

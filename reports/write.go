@@ -93,6 +93,7 @@ func preparePage(run *Run, opts Options) (page, error) {
 		return page{}, fmt.Errorf("report charts: %w", err)
 	}
 	pg.Charts = charts
+	pg.TOC = buildTOC(&pg)
 	if pg.Contact, err = loadContactSheet(run.ContactSheet); err != nil {
 		return page{}, fmt.Errorf("report: %w", err)
 	}
