@@ -152,6 +152,7 @@ func ageCurveCharts(a *analysis.AttributeResult, preds []dataset.Prediction, res
 		}
 		p.Legend.Top = true
 		p.Legend.Left = true
+		legendRoom(p, drawn+1)
 		p.X.Min = 0
 		svg, err := renderSVG(p)
 		if err != nil {

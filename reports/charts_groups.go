@@ -45,7 +45,11 @@ func maeChart(a *analysis.AttributeResult, overall analysis.Estimate) (chart, er
 		vals = append(vals, g.MAE.Value)
 	}
 	title := fmt.Sprintf("MAE by %s (bias %s)", display(a.Name), formatter{3}.est(a.Bias))
-	p := newPlot(title, display(a.Name), "MAE (years)")
+	xLabel := display(a.Name)
+	if finite(overall.Value) {
+		xLabel += fmt.Sprintf("    (dashed line: overall MAE %.2f)", overall.Value)
+	}
+	p := newPlot(title, xLabel, "MAE (years)")
 	bars, err := plotter.NewBarChart(vals, vg.Points(28))
 	if err != nil {
 		return chart{}, fmt.Errorf("MAE chart of %s: %w", a.Name, err)
@@ -59,11 +63,8 @@ func maeChart(a *analysis.AttributeResult, overall analysis.Estimate) (chart, er
 	errBars.LineStyle.Width = vg.Points(1.2)
 	p.Add(plotter.NewGrid(), bars, errBars)
 	if finite(overall.Value) {
-		ref := refLine(overall.Value, refColour)
-		p.Add(ref)
-		p.Legend.Add(fmt.Sprintf("overall MAE %.2f", overall.Value), ref)
-		p.Legend.Top = true
-		p.Y.Max = math.Max(p.Y.Max, overall.Value*1.15)
+		p.Add(refLine(overall.Value, refColour))
+		p.Y.Max = math.Max(p.Y.Max, overall.Value*1.05)
 	}
 	nominalX(p, names)
 	p.Y.Min = 0

@@ -23,7 +23,9 @@ func (uniformTicks) Ticks(lo, hi float64) []plot.Tick {
 		if t.Label == "" {
 			continue
 		}
-		if _, frac, ok := strings.Cut(strconv.FormatFloat(t.Value, 'f', -1, 64), "."); ok {
+		// Rounded first: 0.15000000000000002 is 0.15.
+		v := math.Round(t.Value*1e6) / 1e6
+		if _, frac, ok := strings.Cut(strconv.FormatFloat(v, 'f', -1, 64), "."); ok {
 			decimals = max(decimals, min(len(frac), 4))
 		}
 	}
@@ -44,4 +46,15 @@ func (uniformTicks) Ticks(lo, hi float64) []plot.Tick {
 // becomes " × ".
 func display(name string) string {
 	return strings.ReplaceAll(name, analysis.IntersectionSep, " × ")
+}
+
+// legendRoom raises the top of p's y axis so a legend of lines entries in
+// a top corner sits above the data instead of on it. Call it after every
+// plotter is added (Add sets the axis range from the data).
+func legendRoom(p *plot.Plot, lines int) {
+	span := p.Y.Max - p.Y.Min
+	if !(span > 0) || lines == 0 {
+		return
+	}
+	p.Y.Max += span * (0.06*float64(lines) + 0.04)
 }

@@ -138,13 +138,29 @@ func buildSummary(r *analysis.Result, notes []string, f formatter) summaryView {
 	if s.Resamples > 0 {
 		s.Confidence = strconv.FormatFloat(r.Settings.Confidence*100, 'g', -1, 64) + "%"
 	}
+	// The study's four scores, or, for an audit by other attributes, the
+	// score of each attribute analysed.
+	study := false
 	for _, k := range studyBiasKeys {
-		e, note, ok := r.Metric(k.key)
-		v := scoreView{Name: k.label, Value: f.est(e), Note: note}
-		if !ok {
-			v.Value, v.Note = "–", "not analysed"
+		if _, _, ok := r.Metric(k.key); ok {
+			study = true
 		}
-		s.Biases = append(s.Biases, v)
+	}
+	if study {
+		for _, k := range studyBiasKeys {
+			e, note, ok := r.Metric(k.key)
+			v := scoreView{Name: k.label, Value: f.est(e), Note: note}
+			if !ok {
+				v.Value, v.Note = "–", "not analysed"
+			}
+			s.Biases = append(s.Biases, v)
+		}
+	} else {
+		for i := range r.Attributes {
+			if a := &r.Attributes[i]; len(a.Members) == 1 {
+				s.Biases = append(s.Biases, scoreView{Name: display(a.Name) + " bias", Value: f.est(a.Bias), Note: a.Note})
+			}
+		}
 	}
 	for _, g := range r.Gates {
 		s.Gates = append(s.Gates, gateView{

@@ -32,8 +32,12 @@ var reportDef = stageDef{
 		if g.trains {
 			inputs = append(inputs, stageBalance, stageAugment, stageTrain)
 		}
+		facts := factsOf(v)
+		if g.audit {
+			facts = modelFacts{name: v.Report.ModelName} // no model was trained or run here
+		}
 		return reportStage{stageBase: stageBase{name: stageReport, version: "2", decls: d, inputs: inputs},
-			opts: v.Report.Options, facts: factsOf(v), from: g.predictionsStage()}
+			opts: v.Report.Options, facts: facts, from: g.predictionsStage()}
 	},
 }
 
