@@ -77,3 +77,10 @@ report-check:
 
 clean:
 	rm -rf bin build/.setup-tf.stamp
+
+## conformance-audit: the audit's notebook outputs read as promised: DuckDB
+## queries every run's metrics.parquet at once (one row per run), pandas reads
+## age_group as an ordered categorical (uses the bench venv: duckdb, pandas)
+.PHONY: conformance-audit
+conformance-audit:
+	bash scripts/conformance-audit.sh

@@ -18,6 +18,16 @@ import (
 // Arrow schema stored beside it so readers get back dictionary columns and
 // their order (pandas: an ordered categorical) rather than plain strings.
 func WriteParquet(path string, rec arrow.Record) error {
+	// A required Parquet column cannot hold nulls (the file would not
+	// read back): a column with nulls is written optional.
+	fields := slices.Clone(rec.Schema().Fields())
+	for i := range fields {
+		if !fields[i].Nullable && rec.Column(i).NullN() > 0 {
+			fields[i].Nullable = true
+		}
+	}
+	rec = array.NewRecord(arrow.NewSchema(fields, nil), rec.Columns(), rec.NumRows())
+	defer rec.Release()
 	tbl := array.NewTableFromRecords(rec.Schema(), []arrow.Record{rec})
 	defer tbl.Release()
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithDictionaryDefault(true))

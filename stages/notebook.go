@@ -73,7 +73,9 @@ func notebookPredictions(t *dataset.PredictionTable, run string, opts *analysis.
 		}
 	}
 	for i := range fields {
-		fields[i].Metadata = arrow.Metadata{}
+		// Nullable throughout: an audit without a split column has no
+		// split, and Parquet must not get nulls in a required column.
+		fields[i].Metadata, fields[i].Nullable = arrow.Metadata{}, true
 	}
 	fields = append(fields, arrow.Field{Name: "rejected", Type: rejected.DataType(), Nullable: true})
 	cols = append(cols, rejected)
