@@ -2,7 +2,12 @@ package stages
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
 
 	"fairage/config"
 	"fairage/pipeline"
@@ -93,7 +98,69 @@ func (d stageDef) make(cfg *Config, info graphInfo) pipeline.Stage {
 	return d.build(config.Restrict(cfg, decls), decls, info)
 }
 
-// Versions reports component versions for the run manifest.
+// revisionKey names the code's git commit in a manifest's versions.
+const revisionKey = "fairage_revision"
+
+// Versions reports component versions for the run manifest, with the git
+// commit of the code: the build's (vcs.revision, "+dirty" when it had
+// uncommitted changes) or, when the binary lacks it (go run, go test),
+// the working tree's (git rev-parse HEAD), so every run says which code
+// made it.
 func Versions() map[string]string {
-	return map[string]string{"tensorflow": tfmodel.Version()}
+	v := map[string]string{"tensorflow": tfmodel.Version()}
+	if c := revision(); c != "" {
+		v[revisionKey] = c
+	}
+	return v
 }
+
+// revision is the code's commit, "" when neither the build nor git knows.
+var revision = sync.OnceValue(func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if dirty {
+				rev += "+dirty"
+			}
+			return rev
+		}
+	}
+	// The checkout the binary was built in (bin/pipeline), else the
+	// working folder's, whichever is a checkout of this module: a user's
+	// own repository around the runs folder is not the code's.
+	var dirs []string
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Dir(exe))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		dirs = append(dirs, wd)
+	}
+	for _, d := range dirs {
+		top, err := exec.Command("git", "-C", d, "rev-parse", "--show-toplevel").Output()
+		if err != nil {
+			continue
+		}
+		mod, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(top)), "go.mod"))
+		if err != nil || !strings.HasPrefix(string(mod), "module fairage\n") {
+			continue
+		}
+		out, err := exec.Command("git", "-C", d, "rev-parse", "HEAD").Output()
+		if err != nil {
+			continue
+		}
+		rev := strings.TrimSpace(string(out))
+		if exec.Command("git", "-C", d, "diff", "--quiet", "HEAD").Run() != nil {
+			rev += "+dirty"
+		}
+		return rev
+	}
+	return ""
+})
