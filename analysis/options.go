@@ -39,13 +39,13 @@ type Options struct {
 	Split SplitChoice `yaml:"split" doc:"Which split's predictions are audited (all: every evaluated row)."`
 	// Attributes to group by (`analysis.attributes`), from
 	// dataset.Attributes. age_group is computed from y_true with AgeEdges.
-	Attributes []string `yaml:"attributes" doc:"Attributes audited one by one (gender, ethnicity, expression, age_group); age_group is binned from the true age with analysis.age_edges."`
+	Attributes []string `yaml:"attributes" doc:"Attributes audited one by one (gender, ethnicity, expression, age_group; in an audit of a table, any of its columns); age_group is binned from the true age with analysis.age_edges."`
 	// Intersections are joint groupings (`analysis.intersections`), each a
 	// list of two or more attributes, e.g. [gender, ethnicity].
 	Intersections []Intersection `yaml:"intersections" doc:"Joint groupings audited as one attribute, written a*b (e.g. gender*ethnicity)."`
 	// AgeEdges are the inner edges of the age bins (`analysis.age_edges`):
 	// [20, 40, 60] gives [0,20), [20,40), [40,60), [60,∞).
-	AgeEdges []float64 `yaml:"age_edges" doc:"Inner edges of the age bins: [20, 40, 60] gives the study's [0,20), [20,40), [40,60), [60,∞)."`
+	AgeEdges []float64 `yaml:"age_edges" doc:"Inner edges of the age bins: [20, 40, 60] gives the study's 0-19, 20-39, 40-59, 60+ (named as samples name their age groups)."`
 	// Groups optionally fixes the expected groups of an attribute and their
 	// order (`analysis.groups.<attribute>`). A listed group with no rows is
 	// reported as empty; a value not listed is counted as unknown and named
@@ -66,7 +66,7 @@ type Options struct {
 	Alpha float64 `yaml:"alpha" range:"(0,1)" doc:"Family-wise significance level (Holm-corrected)."`
 	// Gates are pass/fail thresholds keyed by metric (`analysis.gates`), e.g.
 	// "ethnicity_bias": {Max: 1.0}. See MetricKeys for the names.
-	Gates map[string]Gate `yaml:"gates" doc:"Pass/fail thresholds that fail the run (exit code 3), e.g. {mae: {max: 8}, ethnicity_bias: {max: 1.0, on: interval}}. Keys: mae, rmse, mean_error, median_ae and <attribute>_bias|_gap|_ratio (age_bias for age_group, gender_x_ethnicity_bias for an intersection)."`
+	Gates map[string]Gate `yaml:"gates" doc:"Pass/fail thresholds that fail the run (exit code 3), e.g. {mae: {max: 8}, ethnicity_bias: {max: 1.0, on: interval}}. Keys: mae, rmse, mean_error, median_ae and <attribute>_bias|_gap|_ratio (age_group_bias, gender_x_ethnicity_bias for an intersection; age_bias is the deprecated spelling of age_group_bias), and <attribute>_bias_age_adjusted etc."`
 	// Workers bounds the goroutines used for resampling
 	// (`analysis.workers`); 0 uses GOMAXPROCS. Results do not depend on it.
 	Workers int `yaml:"workers" range:"[0,1024]" fingerprint:"-" doc:"Resampling goroutines (0: one per CPU); results do not depend on it."`

@@ -73,6 +73,22 @@ func TestOutputChangesComeWithAVersion(t *testing.T) {
 		}
 		got.Stages[st.Name] = stageDigest{Version: versionOf(t, cfg.Config, st.Name), Digest: d}
 	}
+	// The audit graph's own stage, on a table without images.
+	acfg, err := loadWith(t, auditSets(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aopts := acfg.RunOptions()
+	aopts.RunsDir, aopts.Log, aopts.Until = runs, io.Discard, stageLoad
+	am, err := (&pipeline.Runner{Graph: Graph(acfg.Config)}).Run(context.Background(), aopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := stableDigest(filepath.Join(runs, am.Name, stageLoad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Stages[stageLoad] = stageDigest{Version: versionOf(t, acfg.Config, stageLoad), Digest: d}
 	path := filepath.Join("testdata", "output_versions.json")
 	if golden.Updating() {
 		b, _ := json.MarshalIndent(got, "", "  ")
