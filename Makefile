@@ -90,7 +90,7 @@ setup-onnx:
 
 ## conformance: every rebuilt or imported model equals its reference runtime
 ## on real faces (also run, where the peers are installed, by make test)
-conformance: conformance-onnx conformance-face
+conformance: conformance-onnx conformance-face conformance-audit
 
 ## conformance-face: face_resnet in Go equals face-api in Node within 1e-4
 conformance-face: setup
@@ -106,3 +106,10 @@ conformance-onnx: setup
 ## into build/models and the Node conformance environment into build/node
 setup-models:
 	@bash scripts/setup-models.sh
+
+## conformance-audit: the audit's notebook outputs read as promised: DuckDB
+## queries every run's metrics.parquet at once (one row per run), pandas reads
+## age_group as an ordered categorical (uses the bench venv: duckdb, pandas)
+.PHONY: conformance-audit
+conformance-audit:
+	bash scripts/conformance-audit.sh

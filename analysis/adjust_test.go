@@ -15,13 +15,13 @@ import (
 // TestAgeAdjustedHand checks the direct standardisation on a table small
 // enough to compute by hand, including a bin outside the common support.
 //
-//	group a: age 10 |e| 1, age 12 |e| 3   [0,20)
-//	         age 30 |e| 4                  [20,40)
-//	group b: age 15 |e| 2                  [0,20)
-//	         age 25 |e| 6, age 35 |e| 8    [20,40)
-//	         age 70 |e| 10                 [60,∞)  (no row of a: dropped)
+//	group a: age 10 |e| 1, age 12 |e| 3   0-19
+//	         age 30 |e| 4                  20-39
+//	group b: age 15 |e| 2                  0-19
+//	         age 25 |e| 6, age 35 |e| 8    20-39
+//	         age 70 |e| 10                 60+  (no row of a: dropped)
 //
-// Pooled weights: 3/7, 3/7, 0, 1/7; support [0,20) and [20,40) with weight
+// Pooled weights: 3/7, 3/7, 0, 1/7; support 0-19 and 20-39 with weight
 // 6/7, renormalised to ½ each. Adjusted a = ½·2 + ½·4 = 3, b = ½·2 + ½·7
 // = 4.5: bias 1.5. Raw a = 8/3, b = 26/4 = 6.5: raw bias 23/6, share of
 // the bias due to age mix 1 − 1.5/(23/6) = 14/23.
@@ -48,7 +48,7 @@ func TestAgeAdjustedHand(t *testing.T) {
 		what      string
 		got, want float64
 	}{
-		{"weight [0,20)", a.Reference[0], 3.0 / 7}, {"weight [60,∞)", a.Reference[3], 1.0 / 7},
+		{"weight 0-19", a.Reference[0], 3.0 / 7}, {"weight 60+", a.Reference[3], 1.0 / 7},
 		{"support weight", a.SupportWeight, 6.0 / 7},
 		{"mae a", a.Groups[0].MAE.Value, 3}, {"mae b", a.Groups[1].MAE.Value, 4.5},
 		{"bias", a.Bias.Value, 1.5}, {"gap", a.Gap.Value, 1.5}, {"ratio", a.Ratio.Value, 3 / 4.5},
@@ -62,7 +62,7 @@ func TestAgeAdjustedHand(t *testing.T) {
 	if a.Worst != "b" || a.Best != "a" || a.Groups[0].N != 3 || a.Groups[1].N != 3 {
 		t.Errorf("worst %s best %s, n %d %d", a.Worst, a.Best, a.Groups[0].N, a.Groups[1].N)
 	}
-	if !slices.Equal(a.Support, []string{"[0,20)", "[20,40)"}) || len(a.Dropped) != 2 ||
+	if !slices.Equal(a.Support, []string{"0-19", "20-39"}) || len(a.Dropped) != 2 ||
 		!slices.Equal(a.Dropped[1].Missing, []string{"a"}) || !strings.Contains(a.Note, "common support") {
 		t.Errorf("support %v, dropped %+v, note %q", a.Support, a.Dropped, a.Note)
 	}
@@ -177,7 +177,7 @@ func TestAgeAdjustedUnavailable(t *testing.T) {
 	}
 	for _, c := range []struct{ attr, note string }{
 		{"age_group", "groups by age itself"},
-		{"gender×age_group", "groups by age itself"},
+		{"gender_x_age_group", "groups by age itself"},
 		{"expression", "no known values"},
 		{"ethnicity", "no age bin has rows of every scored group"},
 	} {
@@ -234,8 +234,8 @@ func TestAgeAdjustValidation(t *testing.T) {
 		})
 	}
 	o := DefaultOptions()
-	o.Gates = map[string]Gate{"ethnicity_bias_age_adjusted": {Max: ptr(1)}, "age_bias_age_adjusted": {Max: ptr(1)}}
-	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), `unknown metric "age_bias_age_adjusted"`) || strings.Contains(err.Error(), `"ethnicity_bias_age_adjusted"`) {
+	o.Gates = map[string]Gate{"ethnicity_bias_age_adjusted": {Max: ptr(1)}, "age_group_bias_age_adjusted": {Max: ptr(1)}}
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), `unknown metric "age_group_bias_age_adjusted"`) || strings.Contains(err.Error(), `"ethnicity_bias_age_adjusted"`) {
 		t.Errorf("gate keys: %v", err)
 	}
 }

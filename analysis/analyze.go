@@ -19,6 +19,14 @@ import (
 // never for a failed gate: call Result.GateError for that after writing
 // the outputs.
 func Analyze(ctx context.Context, preds []dataset.Prediction, opts Options) (*Result, error) {
+	return AnalyzeTable(ctx, &dataset.PredictionTable{Rows: preds}, opts)
+}
+
+// AnalyzeTable is Analyze on a table that may carry its own attribute
+// columns (an audited file's skin tone, camera…): with opts.Columns set,
+// the options may group by them.
+func AnalyzeTable(ctx context.Context, table *dataset.PredictionTable, opts Options) (*Result, error) {
+	preds := table.Rows
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("analysis options: %w", err)
 	}
@@ -57,7 +65,7 @@ func Analyze(ctx context.Context, preds []dataset.Prediction, opts Options) (*Re
 		overall[k] = errs[i]
 	}
 	sets := []strata{{name: "overall", groups: [][]float64{overall}}}
-	enc := newEncoder(rows, &opts)
+	enc := newEncoder(rows, &opts, table.Extra)
 	var encs []*encoding
 	for _, members := range opts.groupings() {
 		e := enc.encode(members)

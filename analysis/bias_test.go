@@ -64,10 +64,10 @@ func TestAnalyzeHandFixture(t *testing.T) {
 	}
 	checkScores(t, e, 2, 3, 0.25)
 
-	a := res.Attribute("age")
-	// [0,20): 2,1 → 1.5; [20,40): 2,1 → 1.5; [40,60): 4,1 → 2.5;
-	// [60,∞): 4,1 → 2.5; pairs 0,1,1,1,1,0 → 4/6.
-	wantBins := []string{"[0,20)", "[20,40)", "[40,60)", "[60,∞)"}
+	a := res.Attribute("age_group")
+	// 0-19: 2,1 → 1.5; 20-39: 2,1 → 1.5; 40-59: 4,1 → 2.5;
+	// 60+: 4,1 → 2.5; pairs 0,1,1,1,1,0 → 4/6.
+	wantBins := []string{"0-19", "20-39", "40-59", "60+"}
 	for i, gr := range a.Groups {
 		if gr.Name != wantBins[i] || gr.N != 2 {
 			t.Errorf("age group %d = %s (n=%d), want %s (n=2)", i, gr.Name, gr.N, wantBins[i])
@@ -80,14 +80,14 @@ func TestAnalyzeHandFixture(t *testing.T) {
 		t.Errorf("expression should be unavailable with 8 unknown rows and a note, got %+v", x)
 	}
 
-	i := res.Attribute("gender×ethnicity")
-	// female×asian 2, female×black 4, male×asian 1 (n=1, small), male×white 1:
+	i := res.Attribute("gender_x_ethnicity")
+	// female_x_asian 2, female_x_black 4, male_x_asian 1 (n=1, small), male_x_white 1:
 	// pairs 2,1,1,3,3,0 → 10/6; gap 3; ratio 1/4.
 	if i.Key != "gender_x_ethnicity" || i.Unknown != 1 {
 		t.Errorf("intersection key %q unknown %d", i.Key, i.Unknown)
 	}
 	if !i.Groups[2].Small || !i.Groups[2].InScore {
-		t.Errorf("male×asian (n=1) should be flagged small and, by default, scored: %+v", i.Groups[2])
+		t.Errorf("male_x_asian (n=1) should be flagged small and, by default, scored: %+v", i.Groups[2])
 	}
 	checkScores(t, i, 10.0/6, 3, 0.25)
 }
@@ -99,10 +99,10 @@ func TestSmallGroupsExcluded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := res.Attribute("gender×ethnicity")
-	// Without male×asian: 2, 4, 1 → pairs 2,1,3 → 2.
+	i := res.Attribute("gender_x_ethnicity")
+	// Without male_x_asian: 2, 4, 1 → pairs 2,1,3 → 2.
 	if i.Groups[2].InScore || i.ScoredGroups != 3 {
-		t.Errorf("male×asian should be left out of the score: %+v", i.Groups[2])
+		t.Errorf("male_x_asian should be left out of the score: %+v", i.Groups[2])
 	}
 	checkScores(t, i, 2, 3, 0.25)
 }
@@ -150,12 +150,12 @@ func TestGroupLabeler(t *testing.T) {
 		want    string
 	}{
 		{[]string{"gender"}, "female"},
-		{[]string{"age_group"}, "[40,60)"},
-		{[]string{"gender", "ethnicity"}, "female×black"},
+		{[]string{"age_group"}, "40-59"},
+		{[]string{"gender", "ethnicity"}, "female_x_black"},
 		{[]string{"ethnicity", "expression"}, ""},
 	}
 	for _, tc := range tests {
-		if got := GroupLabeler(tc.members, DefaultAgeEdges)(&p); got != tc.want {
+		if got := GroupLabeler(tc.members, DefaultAgeEdges, nil)(&p); got != tc.want {
 			t.Errorf("%v: %q, want %q", tc.members, got, tc.want)
 		}
 	}

@@ -107,3 +107,22 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// The gate keys of summary version 2 spelt the age attribute "age"
+// (age_bias); they still work, renamed, with a deprecation message.
+func TestDeprecatedAgeGateKeys(t *testing.T) {
+	o := DefaultOptions()
+	o.Gates = map[string]Gate{"age_bias": {Max: ptr(9)}, "age_group_gap": {Max: ptr(9)}}
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := o.Gates["age_group_bias"]; !ok || len(o.Gates) != 2 {
+		t.Errorf("gates %v, want age_bias renamed to age_group_bias", o.Gates)
+	}
+	if len(o.Deprecated) != 1 || !strings.Contains(o.Deprecated[0], "analysis.gates.age_bias is deprecated") || !strings.Contains(o.Deprecated[0], "age_group_bias") {
+		t.Errorf("deprecations %q", o.Deprecated)
+	}
+	if err := o.Validate(); err != nil || len(o.Deprecated) != 1 {
+		t.Errorf("validating again: %v, %q", err, o.Deprecated)
+	}
+}

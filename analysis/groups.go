@@ -1,10 +1,7 @@
 package analysis
 
 import (
-	"fmt"
-	"slices"
 	"sort"
-	"strconv"
 
 	"fairage/dataset"
 )
@@ -25,11 +22,12 @@ type encoding struct {
 type encoder struct {
 	rows   []*dataset.Prediction
 	opts   *Options
+	extra  []dataset.AttrColumn // the audited table's own attribute columns
 	single map[string]*encoding
 }
 
-func newEncoder(rows []*dataset.Prediction, opts *Options) *encoder {
-	return &encoder{rows: rows, opts: opts, single: map[string]*encoding{}}
+func newEncoder(rows []*dataset.Prediction, opts *Options, extra []dataset.AttrColumn) *encoder {
+	return &encoder{rows: rows, opts: opts, extra: extra, single: map[string]*encoding{}}
 }
 
 // encode returns the encoding of a grouping given by its members.
@@ -49,7 +47,18 @@ func (c *encoder) attribute(name string) *encoding {
 	if e, ok := c.single[name]; ok {
 		return e
 	}
-	value := func(p *dataset.Prediction) string { return p.Attr(name) }
+	names := make([]string, len(c.extra))
+	var levels []string
+	for i, col := range c.extra {
+		names[i] = col.Name
+		if col.Name == name {
+			levels = col.Levels
+		}
+	}
+	value, ok := dataset.Accessor(names, name)
+	if !ok {
+		value = func(*dataset.Prediction) string { return "" } // Validate rejects such names
+	}
 	var fixed []string
 	if name == dataset.AttrAgeGroup {
 		// Age groups come from the ground truth, so the study's bins hold
@@ -59,6 +68,9 @@ func (c *encoder) attribute(name string) *encoding {
 		value = func(p *dataset.Prediction) string { return ageLabel(p.YTrue, edges, fixed) }
 	} else if g, ok := c.opts.Groups[name]; ok {
 		fixed = g
+	} else if levels != nil {
+		// A binned numeric column: its bins in order, every one shown.
+		fixed = levels
 	}
 	e := encodeValues(name, c.rows, value, fixed)
 	c.single[name] = e
@@ -195,22 +207,10 @@ func intersectionLabel(code int64, parts []*encoding) string {
 	return GroupingName(vals)
 }
 
-// AgeLabels names the age bins for inner edges e1 < e2 < …: "[0,e1)",
-// "[e1,e2)", …, "[ek,∞)".
-func AgeLabels(edges []float64) []string {
-	bounds := append([]float64{0}, edges...)
-	out := make([]string, len(bounds))
-	for i, lo := range bounds {
-		hi := "∞"
-		if i+1 < len(bounds) {
-			hi = formatEdge(bounds[i+1])
-		}
-		out[i] = fmt.Sprintf("[%s,%s)", formatEdge(lo), hi)
-	}
-	return out
-}
-
-func formatEdge(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+// AgeLabels names the age bins for inner edges e1 < e2 < … as samples
+// name their age groups (dataset.AgeGroupLabels): [20, 40, 60] gives
+// 0-19, 20-39, 40-59, 60+.
+func AgeLabels(edges []float64) []string { return dataset.AgeGroupLabels(edges) }
 
 // ageLabel bins an age; negative ages are unknown rather than put in the
 // first bin, since no face is younger than 0.
@@ -223,23 +223,32 @@ func ageLabel(age float64, edges []float64, labels []string) string {
 
 // GroupLabeler returns a function naming the group of a prediction in the
 // grouping given by its members, as Analyze names it (an age bin for
-// age_group, values joined by "×" for an intersection), or "" when a value
-// is unknown. Reports use it to draw per-group error distributions from the
-// predictions. It does not apply configured groups (analysis.groups): a
-// value outside them still gets its own label.
-func GroupLabeler(members []string, ageEdges []float64) func(p *dataset.Prediction) string {
+// age_group, values joined by "_x_" for an intersection), or "" when a
+// value is unknown. extra names the table's own attribute columns
+// (dataset.PredictionTable.Extra), nil for none. Reports use it to draw
+// per-group charts from the predictions. It does not apply configured
+// groups (analysis.groups): a value outside them still gets its own label.
+func GroupLabeler(members []string, ageEdges []float64, extra []string) func(p *dataset.Prediction) string {
 	labels := AgeLabels(ageEdges)
-	members = slices.Clone(members)
-	return func(p *dataset.Prediction) string {
-		if len(members) == 1 && members[0] != dataset.AttrAgeGroup {
-			return p.Attr(members[0])
+	get := make([]func(*dataset.Prediction) string, len(members))
+	for i, m := range members {
+		if m == dataset.AttrAgeGroup {
+			get[i] = func(p *dataset.Prediction) string { return ageLabel(p.YTrue, ageEdges, labels) }
+			continue
 		}
+		f, ok := dataset.Accessor(extra, m)
+		if !ok {
+			f = func(*dataset.Prediction) string { return "" }
+		}
+		get[i] = f
+	}
+	if len(members) == 1 {
+		return get[0]
+	}
+	return func(p *dataset.Prediction) string {
 		vals := make([]string, len(members))
-		for i, m := range members {
-			v := p.Attr(m)
-			if m == dataset.AttrAgeGroup {
-				v = ageLabel(p.YTrue, ageEdges, labels)
-			}
+		for i, g := range get {
+			v := g(p)
 			if v == "" {
 				return ""
 			}

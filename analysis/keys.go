@@ -29,26 +29,29 @@ var groupMetrics = []string{MetricMAE, MetricRMSE, MetricMeanError, MetricMedian
 // scoreMetrics are the per-attribute disparity scores, in output order.
 var scoreMetrics = []string{MetricBias, MetricGap, MetricRatio}
 
-// intersectionSep joins attribute names and group values of an
-// intersection, as dataset.GroupCount does.
-const intersectionSep = "×"
+// IntersectionSep joins the attribute names and the group values of an
+// intersection: ASCII, so every key and label types in a notebook
+// ("gender_x_ethnicity", group "female_x_asian"). Reports show it as " × ".
+const IntersectionSep = "_x_"
 
-// GroupingName is the display name of a grouping: the attribute itself, or
-// the members joined by "×" for an intersection ("gender×ethnicity").
-func GroupingName(members []string) string { return strings.Join(members, intersectionSep) }
+// GroupingName is the name of a grouping in every output: the attribute
+// itself, or the members joined by "_x_" for an intersection
+// ("gender_x_ethnicity").
+func GroupingName(members []string) string { return strings.Join(members, IntersectionSep) }
 
-// GroupingKey is the YAML-friendly key of a grouping used in gate and test
-// names: "gender", "age" for age_group (the study calls it age bias), and
-// members joined by "_x_" for an intersection ("gender_x_ethnicity").
+// GroupingKey is the key of a grouping in gate and test names: its name
+// with every character other than ASCII letters, digits and '_' replaced
+// by '_' (an audited table's column "skin tone" gives "skin_tone"). For
+// the built-in attributes it is the name itself ("age_group",
+// "gender_x_ethnicity").
 func GroupingKey(members []string) string {
-	parts := make([]string, len(members))
-	for i, m := range members {
-		parts[i] = m
-		if m == dataset.AttrAgeGroup {
-			parts[i] = "age"
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
+			return r
 		}
-	}
-	return strings.Join(parts, "_x_")
+		return '_'
+	}, GroupingName(members))
 }
 
 // ScoreKey names a grouping's score in gates and tests, e.g.

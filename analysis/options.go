@@ -39,13 +39,13 @@ type Options struct {
 	Split SplitChoice `yaml:"split" doc:"Which split's predictions are audited (all: every evaluated row)."`
 	// Attributes to group by (`analysis.attributes`), from
 	// dataset.Attributes. age_group is computed from y_true with AgeEdges.
-	Attributes []string `yaml:"attributes" doc:"Attributes audited one by one (gender, ethnicity, expression, age_group); age_group is binned from the true age with analysis.age_edges."`
+	Attributes []string `yaml:"attributes" doc:"Attributes audited one by one (gender, ethnicity, expression, age_group; in an audit of a table, any of its columns); age_group is binned from the true age with analysis.age_edges."`
 	// Intersections are joint groupings (`analysis.intersections`), each a
 	// list of two or more attributes, e.g. [gender, ethnicity].
 	Intersections []Intersection `yaml:"intersections" doc:"Joint groupings audited as one attribute, written a*b (e.g. gender*ethnicity)."`
 	// AgeEdges are the inner edges of the age bins (`analysis.age_edges`):
 	// [20, 40, 60] gives [0,20), [20,40), [40,60), [60,∞).
-	AgeEdges []float64 `yaml:"age_edges" doc:"Inner edges of the age bins: [20, 40, 60] gives the study's [0,20), [20,40), [40,60), [60,∞)."`
+	AgeEdges []float64 `yaml:"age_edges" doc:"Inner edges of the age bins: [20, 40, 60] gives the study's 0-19, 20-39, 40-59, 60+ (named as samples name their age groups)."`
 	// Groups optionally fixes the expected groups of an attribute and their
 	// order (`analysis.groups.<attribute>`). A listed group with no rows is
 	// reported as empty; a value not listed is counted as unknown and named
@@ -66,7 +66,7 @@ type Options struct {
 	Alpha float64 `yaml:"alpha" range:"(0,1)" doc:"Family-wise significance level (Holm-corrected)."`
 	// Gates are pass/fail thresholds keyed by metric (`analysis.gates`), e.g.
 	// "ethnicity_bias": {Max: 1.0}. See MetricKeys for the names.
-	Gates map[string]Gate `yaml:"gates" doc:"Pass/fail thresholds that fail the run (exit code 3), e.g. {mae: {max: 8}, ethnicity_bias: {max: 1.0, on: interval}}. Keys: mae, rmse, mean_error, median_ae and <attribute>_bias|_gap|_ratio (age_bias for age_group, gender_x_ethnicity_bias for an intersection)."`
+	Gates map[string]Gate `yaml:"gates" doc:"Pass/fail thresholds that fail the run (exit code 3), e.g. {mae: {max: 8}, ethnicity_bias: {max: 1.0, on: interval}}. Keys: mae, rmse, mean_error, median_ae and <attribute>_bias|_gap|_ratio (age_group_bias, gender_x_ethnicity_bias for an intersection; age_bias is the deprecated spelling of age_group_bias), and <attribute>_bias_age_adjusted etc."`
 	// Workers bounds the goroutines used for resampling
 	// (`analysis.workers`); 0 uses GOMAXPROCS. Results do not depend on it.
 	Workers int `yaml:"workers" range:"[0,1024]" fingerprint:"-" doc:"Resampling goroutines (0: one per CPU); results do not depend on it."`
@@ -76,6 +76,53 @@ type Options struct {
 	// AgeAdjust configures the age-adjusted disparity
 	// (`analysis.age_adjust`).
 	AgeAdjust AgeAdjustOptions `yaml:"age_adjust" doc:"Age-adjusted disparity: group MAEs standardised to one age distribution."`
+
+	// Columns, when non-nil, are the attribute columns of an audited table
+	// (pipeline audit): attributes, intersections and groups may then name
+	// any of them, or age_group, instead of dataset.Attributes. Set by the
+	// caller from the table, never by a config file.
+	Columns []string `yaml:"-"`
+	// ColumnsSource names that table in messages ("preds.csv").
+	ColumnsSource string `yaml:"-"`
+	// Deprecated lists settings Validate accepted under an old name, for
+	// the caller to show ("analysis.gates.age_bias: …").
+	Deprecated []string `yaml:"-"`
+}
+
+// knownAttributes lists the attribute names the options may use and how
+// an unknown one is described.
+func (o *Options) knownAttributes() (known []string, notKnown string) {
+	if o.Columns == nil {
+		return dataset.Attributes, "is not an attribute (" + strings.Join(dataset.Attributes, ", ") + ")"
+	}
+	known = append(slices.Clone(o.Columns), dataset.AttrAgeGroup)
+	src := o.ColumnsSource
+	if src == "" {
+		src = "the audited table"
+	}
+	return known, fmt.Sprintf("is not a column of %s (columns: %s; age_group is binned from the true age)", src, strings.Join(o.Columns, ", "))
+}
+
+// renameDeprecatedGates accepts gate keys spelt with "age" for the
+// age_group attribute (age_bias, as summary version 2 named them), renames
+// them to the attribute's name (age_group_bias) and records it.
+func (o *Options) renameDeprecatedGates() {
+	for _, k := range slices.Sorted(maps.Keys(o.Gates)) {
+		rest, ok := strings.CutPrefix(k, "age_")
+		if !ok || strings.HasPrefix(rest, "group_") {
+			continue
+		}
+		if !slices.Contains(scoreMetrics, strings.TrimSuffix(rest, AgeAdjustedSuffix)) {
+			continue
+		}
+		nk := dataset.AttrAgeGroup + "_" + rest
+		if _, clash := o.Gates[nk]; clash {
+			continue // both spelt: the new key's checks report the old one as unknown
+		}
+		o.Gates[nk] = o.Gates[k]
+		delete(o.Gates, k)
+		o.Deprecated = append(o.Deprecated, fmt.Sprintf("analysis.gates.%s is deprecated: the age attribute is called age_group everywhere; write %s", k, nk))
+	}
 }
 
 // SplitChoice is the split an audit covers: train, valid, test or all.
@@ -172,22 +219,24 @@ func DefaultOptions() Options {
 }
 
 // Validate checks the options and returns every problem at once, each
-// naming its YAML key under `analysis.`.
+// naming its YAML key under `analysis.`. Gate keys of the old spelling
+// (age_bias for age_group_bias) are renamed, and the rename is recorded in
+// Deprecated.
 func (o *Options) Validate() error {
 	if o.Split == "" {
 		o.Split = SplitAll
 	}
 	errs := []error{spec.Check("analysis", o)}
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	known := strings.Join(dataset.Attributes, ", ")
+	known, notKnown := o.knownAttributes()
 	if len(o.Attributes) == 0 && len(o.Intersections) == 0 {
-		bad("analysis.attributes: is empty; list at least one of %s", known)
+		bad("analysis.attributes: is empty; list at least one of %s", strings.Join(known, ", "))
 	}
 	seen := map[string]bool{}
 	for i, a := range o.Attributes {
 		switch {
-		case !dataset.IsAttribute(a):
-			bad("analysis.attributes[%d]: %q is not an attribute (%s)", i, a, known)
+		case !slices.Contains(known, a):
+			bad("analysis.attributes[%d]: %q %s", i, a, notKnown)
 		case seen[a]:
 			bad("analysis.attributes[%d]: %q is listed twice", i, a)
 		}
@@ -199,8 +248,8 @@ func (o *Options) Validate() error {
 		}
 		dup := map[string]bool{}
 		for j, a := range in {
-			if !dataset.IsAttribute(a) {
-				bad("analysis.intersections[%d][%d]: %q is not an attribute (%s)", i, j, a, known)
+			if !slices.Contains(known, a) {
+				bad("analysis.intersections[%d][%d]: %q %s", i, j, a, notKnown)
 			}
 			if dup[a] {
 				bad("analysis.intersections[%d]: %q is listed twice", i, a)
@@ -215,8 +264,8 @@ func (o *Options) Validate() error {
 		}
 	}
 	for _, a := range slices.Sorted(maps.Keys(o.Groups)) {
-		if !dataset.IsAttribute(a) {
-			bad("analysis.groups.%s: %q is not an attribute (%s)", a, a, known)
+		if !slices.Contains(known, a) {
+			bad("analysis.groups.%s: %q %s", a, a, notKnown)
 			continue
 		}
 		if a == dataset.AttrAgeGroup {
@@ -234,6 +283,7 @@ func (o *Options) Validate() error {
 			dup[g] = true
 		}
 	}
+	o.renameDeprecatedGates()
 	o.Range.validate(bad)
 	o.AgeAdjust.validate(bad)
 	keys := MetricKeys(o)

@@ -90,7 +90,7 @@ func TestMetricsTable(t *testing.T) {
 		switch key {
 		case "ethnicity//bias":
 			found[key] = near(est.Value(i), 2) && !rec.Column(4).IsNull(i)
-		case "gender×ethnicity/male×asian/mae":
+		case "gender_x_ethnicity/male_x_asian/mae":
 			found[key] = strings.Contains(flags.Value(i), FlagSmall)
 		case "expression//bias":
 			found[key] = est.IsNull(i) && flags.Value(i) == FlagUnavailable
@@ -98,7 +98,7 @@ func TestMetricsTable(t *testing.T) {
 			found[key] = est.Value(i) == 1
 		}
 	}
-	for _, k := range []string{"ethnicity//bias", "gender×ethnicity/male×asian/mae", "expression//bias", "ethnicity//unknown"} {
+	for _, k := range []string{"ethnicity//bias", "gender_x_ethnicity/male_x_asian/mae", "expression//bias", "ethnicity//unknown"} {
 		if !found[k] {
 			t.Errorf("row %s missing or wrong", k)
 		}

@@ -64,6 +64,14 @@ type PairedTest struct {
 // tests of one call are Holm-corrected together. Rows must agree on y_true
 // and on the attributes, or the runs did not evaluate the same samples.
 func Compare(ctx context.Context, nameA string, a []dataset.Prediction, nameB string, b []dataset.Prediction, opts Options) (*PairedResult, error) {
+	return CompareTables(ctx, nameA, &dataset.PredictionTable{Rows: a}, nameB, &dataset.PredictionTable{Rows: b}, opts)
+}
+
+// CompareTables is Compare on tables that may carry their own attribute
+// columns (audits of two models' predictions of one file); groups follow
+// the first table's columns, and both tables must agree on them.
+func CompareTables(ctx context.Context, nameA string, ta *dataset.PredictionTable, nameB string, tb *dataset.PredictionTable, opts Options) (*PairedResult, error) {
+	a, b := ta.Rows, tb.Rows
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("analysis options: %w", err)
 	}
@@ -80,12 +88,12 @@ func Compare(ctx context.Context, nameA string, a []dataset.Prediction, nameB st
 	}
 	res := &PairedResult{A: nameA, B: nameB, Split: opts.Split.rows(), Permutations: opts.Permutation.Resamples, Alpha: opts.Alpha,
 		RejectedA: issueCount(scrA.rejected), RejectedB: issueCount(scrB.rejected)}
-	matchA, matchB, err := match(rowsA, rowsB, &opts, res)
+	matchA, matchB, err := match(rowsA, rowsB, ta.ExtraNames(), tb.ExtraNames(), &opts, res)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s with %s: %w", nameA, nameB, err)
 	}
 	dA, dB := absErrors(matchA), absErrors(matchB)
-	enc := newEncoder(matchA, &opts)
+	enc := newEncoder(matchA, &opts, ta.Extra)
 	// One "grouping" per test: the overall MAE is a grouping with one group.
 	whole := &encoding{labels: []string{"all"}, of: make([]int32, len(matchA)), sizes: []int{len(matchA)}}
 	tests := []pairedStat{{name: MetricMAE, enc: whole, scored: []int{0}}}
@@ -105,7 +113,7 @@ func Compare(ctx context.Context, nameA string, a []dataset.Prediction, nameB st
 }
 
 // match pairs rows by id and checks that they describe the same samples.
-func match(rowsA, rowsB []*dataset.Prediction, opts *Options, res *PairedResult) (ma, mb []*dataset.Prediction, err error) {
+func match(rowsA, rowsB []*dataset.Prediction, extraA, extraB []string, opts *Options, res *PairedResult) (ma, mb []*dataset.Prediction, err error) {
 	byID := make(map[string]*dataset.Prediction, len(rowsB))
 	for _, p := range rowsB {
 		if _, dup := byID[p.ID]; dup {
@@ -115,11 +123,18 @@ func match(rowsA, rowsB []*dataset.Prediction, opts *Options, res *PairedResult)
 	}
 	// Every attribute any grouping uses must agree between the runs.
 	var attrs []string
+	var getA, getB []func(*dataset.Prediction) string
 	for _, members := range opts.groupings() {
 		for _, m := range members {
-			if !slices.Contains(attrs, m) {
-				attrs = append(attrs, m)
+			if m == dataset.AttrAgeGroup || slices.Contains(attrs, m) {
+				continue
 			}
+			fa, okA := dataset.Accessor(extraA, m)
+			fb, okB := dataset.Accessor(extraB, m)
+			if !okA || !okB {
+				continue // Validate checked the names against the first table
+			}
+			attrs, getA, getB = append(attrs, m), append(getA, fa), append(getB, fb)
 		}
 	}
 	seen := make(map[string]bool, len(rowsA))
@@ -136,9 +151,9 @@ func match(rowsA, rowsB []*dataset.Prediction, opts *Options, res *PairedResult)
 		if math.Abs(p.YTrue-q.YTrue) > 1e-9*math.Max(1, math.Abs(p.YTrue)) {
 			return nil, nil, fmt.Errorf("id %q has y_true %v in %s but %v in %s: the runs did not evaluate the same samples", p.ID, p.YTrue, res.A, q.YTrue, res.B)
 		}
-		for _, attr := range attrs {
-			if attr != dataset.AttrAgeGroup && p.Attr(attr) != q.Attr(attr) {
-				return nil, nil, fmt.Errorf("id %q has %s %q in %s but %q in %s", p.ID, attr, p.Attr(attr), res.A, q.Attr(attr), res.B)
+		for i, attr := range attrs {
+			if va, vb := getA[i](p), getB[i](q); va != vb {
+				return nil, nil, fmt.Errorf("id %q has %s %q in %s but %q in %s", p.ID, attr, va, res.A, vb, res.B)
 			}
 		}
 		ma, mb = append(ma, p), append(mb, q)

@@ -3,7 +3,7 @@ package analysis
 // SummaryVersion is the version of the JSON summary layout. Field names are
 // stable within a version; a renamed or removed field bumps it (FORMAT.md
 // lists the changes).
-const SummaryVersion = 2
+const SummaryVersion = 3
 
 // Result is the outcome of Analyze. It is also the JSON summary
 // (WriteSummary): the json tags are its documented, stable field names.
@@ -82,10 +82,10 @@ func (m *Metrics) set(name string, e Estimate) {
 // AttributeResult is the analysis of one attribute or intersection.
 type AttributeResult struct {
 	// Name is the attribute ("ethnicity") or intersection
-	// ("gender×ethnicity").
+	// ("gender_x_ethnicity"), as the table's columns spell it.
 	Name string `json:"name"`
-	// Key names the attribute in gates and tests ("age" for age_group,
-	// "gender_x_ethnicity" for an intersection).
+	// Key names the attribute in gates, tests and the metrics table: the
+	// name in ASCII letters, digits and '_' (GroupingKey).
 	Key string `json:"key"`
 	// Members are the attributes of an intersection (one for a plain one).
 	Members []string `json:"members"`

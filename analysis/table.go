@@ -24,7 +24,7 @@ const OverallAttribute = "overall"
 
 // MetricRow is one row of the metrics table.
 type MetricRow struct {
-	Attribute string  // attribute, intersection, or "overall"
+	Attribute string  // attribute or intersection key (AttributeResult.Key: "age_group", "gender_x_ethnicity"), or "overall"
 	Group     string  // group name; "" for attribute-level rows (scores, tests, unknown)
 	Metric    string  // mae, rmse, mean_error, median_ae; bias, gap, ratio, diff, p, p_holm, unknown; see FORMAT.md for the rest
 	Estimate  float64 // NaN (null) when undefined; never ±Inf in the table
@@ -62,11 +62,11 @@ func MetricRows(r *Result) []MetricRow {
 	rows = append(rows, screeningRows(r)...)
 	for i := range r.Attributes {
 		a := &r.Attributes[i]
-		rows = append(rows, MetricRow{a.Name, "", "unknown", float64(a.Unknown), math.NaN(), math.NaN(), int64(a.Unknown), ""})
+		rows = append(rows, MetricRow{a.Key, "", "unknown", float64(a.Unknown), math.NaN(), math.NaN(), int64(a.Unknown), ""})
 		scored := int64(0)
 		for g := range a.Groups {
 			gr := &a.Groups[g]
-			addMetrics(a.Name, gr.Name, &gr.Metrics, groupFlags(gr))
+			addMetrics(a.Key, gr.Name, &gr.Metrics, groupFlags(gr))
 			if gr.InScore {
 				scored += int64(gr.N)
 			}
@@ -77,13 +77,13 @@ func MetricRows(r *Result) []MetricRow {
 		}
 		for _, m := range scoreMetrics {
 			e, _ := a.Score(m)
-			rows = append(rows, MetricRow{a.Name, "", m, e.Value, e.Lower, e.Upper, scored, flags})
+			rows = append(rows, MetricRow{a.Key, "", m, e.Value, e.Lower, e.Upper, scored, flags})
 		}
-		rows = append(rows, MetricRow{a.Name, pairLabel(a.Worst, a.Best), MetricDiff, a.Diff.Value, a.Diff.Lower, a.Diff.Upper, scored, flags})
+		rows = append(rows, MetricRow{a.Key, pairLabel(a.Worst, a.Best), MetricDiff, a.Diff.Value, a.Diff.Lower, a.Diff.Upper, scored, flags})
 		if a.Test != nil {
 			rows = append(rows,
-				MetricRow{a.Name, "", "p", a.Test.P, math.NaN(), math.NaN(), scored, ""},
-				MetricRow{a.Name, "", "p_holm", a.Test.PHolm, math.NaN(), math.NaN(), scored, ""})
+				MetricRow{a.Key, "", "p", a.Test.P, math.NaN(), math.NaN(), scored, ""},
+				MetricRow{a.Key, "", "p_holm", a.Test.PHolm, math.NaN(), math.NaN(), scored, ""})
 		}
 		rows = append(rows, adjustedRows(a)...)
 	}

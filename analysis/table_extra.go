@@ -52,7 +52,7 @@ func adjustedRows(a *AttributeResult) []MetricRow {
 	var rows []MetricRow
 	n := int64(0)
 	for _, g := range adj.Groups {
-		rows = append(rows, MetricRow{a.Name, g.Name, MetricMAE + AgeAdjustedSuffix, g.MAE.Value, g.MAE.Lower, g.MAE.Upper, int64(g.N), ""})
+		rows = append(rows, MetricRow{a.Key, g.Name, MetricMAE + AgeAdjustedSuffix, g.MAE.Value, g.MAE.Lower, g.MAE.Upper, int64(g.N), ""})
 		n += int64(g.N)
 	}
 	flags := ""
@@ -60,7 +60,7 @@ func adjustedRows(a *AttributeResult) []MetricRow {
 		flags = FlagUnavailable
 	}
 	add := func(group, metric string, e Estimate) {
-		rows = append(rows, MetricRow{a.Name, group, metric, e.Value, e.Lower, e.Upper, n, flags})
+		rows = append(rows, MetricRow{a.Key, group, metric, e.Value, e.Lower, e.Upper, n, flags})
 	}
 	for _, m := range scoreMetrics {
 		e, _ := adj.Score(m)
@@ -85,11 +85,11 @@ func subjectRows(r *Result) []MetricRow {
 	for _, a := range r.WithinSubject.Attributes {
 		for _, p := range a.Pairs {
 			g, n := pairLabel(p.A, p.B), int64(p.Subjects)
-			rows = append(rows, MetricRow{a.Name, g, MetricWithinSubject, p.Diff.Value, p.Diff.Lower, p.Diff.Upper, n, ""})
+			rows = append(rows, MetricRow{a.Key, g, MetricWithinSubject, p.Diff.Value, p.Diff.Lower, p.Diff.Upper, n, ""})
 			if p.Test != nil {
 				rows = append(rows,
-					MetricRow{a.Name, g, MetricWithinSubjectP, p.Test.P, math.NaN(), math.NaN(), n, ""},
-					MetricRow{a.Name, g, MetricWithinSubjectPH, p.Test.PHolm, math.NaN(), math.NaN(), n, ""})
+					MetricRow{a.Key, g, MetricWithinSubjectP, p.Test.P, math.NaN(), math.NaN(), n, ""},
+					MetricRow{a.Key, g, MetricWithinSubjectPH, p.Test.PHolm, math.NaN(), math.NaN(), n, ""})
 			}
 		}
 	}

@@ -9,9 +9,11 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 
 	"fairage/dataset"
@@ -91,9 +93,54 @@ func groupLabel(s *dataset.Sample, by []string) string {
 // Sheet layout, in pixels.
 const (
 	sheetGap    = 4
-	sheetHeader = 18
-	charWidth   = 7 // basicfont.Face7x13
+	sheetHeader = 20
+	fontSize    = 12 // points at 72 dpi: pixels
 )
+
+// labelFace is the Go Regular font (golang.org/x/image/font/gofont, BSD
+// licensed, compiled in), so labels are measured and never overlap, and
+// every rune of a group name (×, accents) has a glyph.
+var labelFace = sync.OnceValues(func() (font.Face, error) {
+	f, err := opentype.Parse(goregular.TTF)
+	if err != nil {
+		return nil, err
+	}
+	return opentype.NewFace(f, &opentype.FaceOptions{Size: fontSize, DPI: 72, Hinting: font.HintingFull})
+})
+
+// textWidth is the width of s in pixels, rounded up.
+func textWidth(face font.Face, s string) int {
+	return font.MeasureString(face, s).Ceil()
+}
+
+// sheetLayout places the columns of a contact sheet: the row labels, the
+// original (as wide as its heading, so the heading of the copies after it
+// cannot run into it), then the copies.
+type sheetLayout struct {
+	labelW, origW, cols, tileW, width int
+}
+
+func (l sheetLayout) colX(c int) int {
+	if c == 0 {
+		return l.labelW
+	}
+	return l.labelW + l.origW + sheetGap + (c-1)*(l.tileW+sheetGap)
+}
+
+func layoutSheet(face font.Face, rows []SheetRow, wd int) sheetLayout {
+	l := sheetLayout{tileW: wd}
+	for _, r := range rows {
+		l.cols = max(l.cols, 1+len(r.Seeds))
+		l.labelW = max(l.labelW, textWidth(face, r.Label))
+	}
+	l.labelW += 2 * sheetGap
+	l.origW = max(wd, textWidth(face, "original")+sheetGap)
+	l.width = l.colX(l.cols) + sheetGap
+	if l.cols > 1 {
+		l.width = max(l.width, l.colX(1)+textWidth(face, "augmented copies")+sheetGap)
+	}
+	return l
+}
 
 // ContactSheet writes a PNG with one row per SheetRow: the label, the
 // original image from src, and its augmentations. The report shows it so
@@ -102,18 +149,18 @@ func (a *Augmenter) ContactSheet(w io.Writer, src *dataset.Packed, rows []SheetR
 	if len(rows) == 0 {
 		return fmt.Errorf("augment: contact sheet has no rows")
 	}
-	h, wd := src.Height(), src.Width()
-	cols, labelW := 0, 0
-	for _, r := range rows {
-		cols = max(cols, 1+len(r.Seeds))
-		labelW = max(labelW, charWidth*len([]rune(r.Label)))
+	face, err := labelFace()
+	if err != nil {
+		return fmt.Errorf("augment: contact sheet font: %w", err)
 	}
-	labelW += 2 * sheetGap
-	sheet := image.NewNRGBA(image.Rect(0, 0, labelW+cols*(wd+sheetGap)+sheetGap, sheetHeader+len(rows)*(h+sheetGap)+sheetGap))
+	h, wd := src.Height(), src.Width()
+	lay := layoutSheet(face, rows, wd)
+	labelW, colX, cols, width := lay.labelW, lay.colX, lay.cols, lay.width
+	sheet := image.NewNRGBA(image.Rect(0, 0, width, sheetHeader+len(rows)*(h+sheetGap)+sheetGap))
 	draw.Draw(sheet, sheet.Bounds(), image.NewUniform(color.NRGBA{0xf4, 0xf4, 0xf4, 0xff}), image.Point{}, draw.Src)
-	text(sheet, labelW, sheetHeader-5, "original")
+	text(sheet, face, labelW, sheetHeader-6, "original")
 	if cols > 1 {
-		text(sheet, labelW+wd+sheetGap, sheetHeader-5, "augmented copies")
+		text(sheet, face, colX(1), sheetHeader-6, "augmented copies")
 	}
 	tile := image.NewNRGBA(image.Rect(0, 0, wd, h))
 	buf := make([]byte, h*wd*3)
@@ -123,7 +170,7 @@ func (a *Augmenter) ContactSheet(w io.Writer, src *dataset.Packed, rows []SheetR
 			return fmt.Errorf("augment: contact sheet row %q: sample %q is not in the packed images", r.Label, r.SampleID)
 		}
 		y := sheetHeader + ri*(h+sheetGap)
-		text(sheet, sheetGap, y+h/2+4, r.Label)
+		text(sheet, face, sheetGap, y+h/2+fontSize/3, r.Label)
 		img := src.Image(i)
 		for c := 0; c <= len(r.Seeds); c++ {
 			pix := img
@@ -134,7 +181,7 @@ func (a *Augmenter) ContactSheet(w io.Writer, src *dataset.Packed, rows []SheetR
 				pix = buf
 			}
 			fromRGB(tile, pix)
-			x := labelW + c*(wd+sheetGap)
+			x := colX(c)
 			draw.Draw(sheet, image.Rect(x, y, x+wd, y+h), tile, image.Point{}, draw.Src)
 		}
 	}
@@ -145,23 +192,7 @@ func (a *Augmenter) ContactSheet(w io.Writer, src *dataset.Packed, rows []SheetR
 }
 
 // text draws s with its baseline at (x, y).
-func text(img draw.Image, x, y int, s string) {
-	d := font.Drawer{Dst: img, Src: image.NewUniform(color.NRGBA{0x20, 0x20, 0x20, 0xff}),
-		Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
-	d.DrawString(asciiLabel(s))
-}
-
-// asciiLabel spells a label in the bitmap font's ASCII range: the joint-cell
-// separator × becomes x, and other non-ASCII runes ?, so no label draws the
-// font's missing-glyph box.
-func asciiLabel(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '×':
-			return 'x'
-		case r > 0x7e:
-			return '?'
-		}
-		return r
-	}, s)
+func text(img draw.Image, face font.Face, x, y int, s string) {
+	d := font.Drawer{Dst: img, Src: image.NewUniform(color.NRGBA{0x20, 0x20, 0x20, 0xff}), Face: face, Dot: fixed.P(x, y)}
+	d.DrawString(s)
 }

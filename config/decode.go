@@ -116,7 +116,7 @@ func (d *decoder) value(fv reflect.Value, raw any, key string, f *spec.Field) er
 			return err
 		}
 		if f != nil && f.Path && s != "" && !filepath.IsAbs(s) {
-			if w := d.src.Where(key); w != "" && !strings.HasPrefix(w, "environment ") && w != "--set" {
+			if w := d.src.Where(key); w != "" && !strings.HasPrefix(w, "environment ") && !strings.HasPrefix(w, "--") {
 				s = filepath.Join(filepath.Dir(w), s)
 			}
 		}

@@ -48,6 +48,16 @@ type Options struct {
 	// OtherEnv lists variables with the prefix that are not settings (read
 	// by set-up scripts or tests), so they are not reported as unknown.
 	OtherEnv []string
+	// Flags are overrides a command's own flags stand for (pipeline audit
+	// --y-true age), applied after Sets; problems with them name the flag.
+	Flags []Flag
+}
+
+// Flag is one command-line flag that sets a config key.
+type Flag struct {
+	Name  string // the flag as the user typed it, "--y-true"
+	Key   string // the setting, "audit.y_true"
+	Value string // parsed as YAML
 }
 
 // Source records where a loaded config came from.
@@ -86,7 +96,11 @@ func (e *Error) Error() string {
 	if len(e.Problems) == 1 {
 		return "invalid config: " + e.Problems[0]
 	}
-	return fmt.Sprintf("invalid config %s (%d problems):\n  - %s", e.File, len(e.Problems), strings.Join(e.Problems, "\n  - "))
+	name := "invalid config"
+	if e.File != "" {
+		name += " " + e.File
+	}
+	return fmt.Sprintf("%s (%d problems):\n  - %s", name, len(e.Problems), strings.Join(e.Problems, "\n  - "))
 }
 
 // Validator is implemented by option structs with rules beyond types.
@@ -100,13 +114,17 @@ func EnvName(prefix, key string) string {
 // Load reads path (and the files it extends), applies the environment and
 // --set overrides, decodes everything into dst (a pointer to a struct that
 // already holds the defaults) and runs dst's Validate. Every problem found
-// is reported at once, each naming where the value came from.
+// is reported at once, each naming where the value came from. An empty
+// path reads no file: the defaults with the overrides.
 func Load(path string, dst any, opts Options) (*Source, error) {
 	src := &Source{File: path, where: map[string]string{}}
 	l := &loader{root: reflect.TypeOf(dst).Elem(), src: src, v: viper.New()}
-	chain, err := extendsChain(path)
-	if err != nil {
-		return nil, &Error{File: path, Problems: []string{err.Error()}}
+	var chain []string
+	var err error
+	if path != "" {
+		if chain, err = extendsChain(path); err != nil {
+			return nil, &Error{File: path, Problems: []string{err.Error()}}
+		}
 	}
 	src.Chain = chain
 	for _, file := range chain {
@@ -122,6 +140,7 @@ func Load(path string, dst any, opts Options) (*Source, error) {
 	}
 	l.applyEnv(opts)
 	l.applySets(opts.Sets)
+	l.applyFlags(opts.Flags)
 	// Unknown keys were left out; decode and validate the rest, so every
 	// problem shows at once. Validation waits for values of the right type.
 	d := decoder{src: src}
@@ -296,6 +315,19 @@ func (l *loader) applySets(sets []string) {
 	}
 }
 
+// applyFlags overlays the settings a command's flags stand for.
+func (l *loader) applyFlags(flags []Flag) {
+	leaves := leafKeys(l.root, "")
+	for _, fl := range flags {
+		f, ok := leaves[fl.Key]
+		if !ok {
+			l.problem("%s: %s", fl.Name, unknownKey(allKeys(l.root), fl.Key))
+			continue
+		}
+		l.set(fl.Key, f, fl.Value, fl.Name)
+	}
+}
+
 // set parses an override's text as YAML and overlays it.
 func (l *loader) set(key string, f leaf, text, where string) {
 	var val any
@@ -327,6 +359,10 @@ func (l *loader) validate(dst any) {
 		w := l.src.Where(key)
 		if w == "" {
 			w = l.src.File
+		}
+		if w == "" {
+			l.problems = append(l.problems, msg) // a default, with no file
+			continue
 		}
 		l.problems = append(l.problems, w+": "+msg)
 	}

@@ -2,7 +2,7 @@ package dataset
 
 import (
 	"path/filepath"
-	"slices"
+	"reflect"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -23,7 +23,7 @@ func TestPredictionsSubjectRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(back, rows) {
+	if !reflect.DeepEqual(back, rows) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", back, rows)
 	}
 }
@@ -52,7 +52,7 @@ func TestPredictionsWithoutSubject(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Prediction{{ID: "x", Split: SplitTest, YTrue: 40, YPred: 42, Gender: "male"}}
-	if !slices.Equal(got, want) {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 }

@@ -256,6 +256,9 @@ type Prediction struct {
 	// (several images of one person, e.g. two expressions or sessions);
 	// "" when unknown. The analysis pairs images of one subject with it.
 	Subject string
+	// Extra holds the values of an audited table's own attribute columns
+	// (PredictionTable.Extra, in that order; "" unknown); nil otherwise.
+	Extra []string
 }
 
 // Attr returns the value of a groupable attribute by name.

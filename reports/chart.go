@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
@@ -60,6 +61,9 @@ var palette = []color.Color{
 	color.RGBA{213, 94, 0, 255},    // vermillion
 }
 
+// refColour draws reference lines (overall MAE, zero error).
+var refColour = color.RGBA{85, 85, 85, 255}
+
 // newPlot makes a plot with the reports' common styling.
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
@@ -67,7 +71,19 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
 	p.Title.Padding = vg.Points(6)
+	p.X.Tick.Marker = uniformTicks{}
+	p.Y.Tick.Marker = uniformTicks{}
 	return p
+}
+
+// refLine draws a horizontal dashed line at y across the plot, for a
+// reference value such as the overall MAE.
+func refLine(y float64, c color.Color) *plotter.Function {
+	f := plotter.NewFunction(func(float64) float64 { return y })
+	f.Color = c
+	f.Width = vg.Points(1.2)
+	f.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+	return f
 }
 
 // nominalX labels the x axis with group names at 0, 1, …, n−1, with half a

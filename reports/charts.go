@@ -7,14 +7,15 @@ import (
 	"html/template"
 	"os"
 
+	"fairage/analysis"
 	"fairage/dataset"
 )
 
 // Section ids of the report, in page order. The HTML uses them as element
 // ids; tests and scripts/report-check.sh look for every one.
 var sectionIDs = []string{
-	"summary", "study-table", "gates", "attributes",
-	"chart-mae", "chart-errors", "chart-scatter", "chart-curves", "chart-balance",
+	"headline", "toc", "summary", "study-table", "gates", "attributes", "age-adjusted", "within-subject",
+	"chart-mae", "chart-errors", "chart-age-curves", "chart-heatmap", "chart-scatter", "chart-curves", "chart-balance",
 	"contact-sheet", "metadata",
 }
 
@@ -33,18 +34,41 @@ func buildCharts(run *Run, opts Options) ([]chartSection, error) {
 		Intro: "Bars are group MAEs; whiskers are their bootstrap percentile intervals."}
 	errs := chartSection{ID: "chart-errors", Title: "Error distribution by group",
 		Intro: "Boxes span the quartiles of ŷ−y with the median inside; whiskers reach 1.5 IQR (outliers not drawn). Above 0: over-estimated age."}
+	ages := chartSection{ID: "chart-age-curves", Title: "Error against true age by group",
+		Intro: fmt.Sprintf("Each point is a group's mean error over true ages binned by %g years, with a 95%% normal interval (mean ± 1.96 sd/√n); bins with fewer than %d rows of a group are left out. "+
+			"Error grows with age for most models, so groups of different age mix differ in MAE even when they are treated alike at every age: where the curves overlap, a raw gap is age mix.", ageCurveBin, ageCurveMinRows)}
+	heat := chartSection{ID: "chart-heatmap", Title: "Intersections",
+		Intro: "Each cell is the MAE of one combination of two attributes (darker: larger), with its size; grey cells have no rows."}
+	singles := map[string]*analysis.AttributeResult{}
+	for i := range res.Attributes {
+		if a := &res.Attributes[i]; len(a.Members) == 1 {
+			singles[a.Members[0]] = a
+		}
+	}
 	for i := range res.Attributes {
 		a := &res.Attributes[i]
 		if !a.Available {
 			continue
 		}
-		c, err := maeChart(a)
+		if len(preds) > 0 {
+			cs, err := ageCurveCharts(a, preds, res, run.Extra)
+			if err != nil {
+				return nil, err
+			}
+			ages.Charts = append(ages.Charts, cs...)
+		}
+		if c, ok, err := heatmapChart(a, singles); err != nil {
+			return nil, err
+		} else if ok {
+			heat.Charts = append(heat.Charts, c)
+		}
+		c, err := maeChart(a, res.Overall.MAE)
 		if err != nil {
 			return nil, err
 		}
 		mae.Charts = append(mae.Charts, c)
 		if len(run.Predictions) > 0 {
-			c, err := errorChart(a, groupErrors(a, preds, res))
+			c, err := errorChart(a, groupErrors(a, preds, res, run.Extra))
 			switch {
 			case errors.Is(err, errNoRows):
 				errs.Note = fmt.Sprintf("None of the %d predictions given to the report is of split %q.", len(run.Predictions), res.Split)
@@ -57,6 +81,12 @@ func buildCharts(run *Run, opts Options) ([]chartSection, error) {
 	}
 	if len(mae.Charts) == 0 {
 		mae.Note = "No attribute has known values."
+	}
+	if len(ages.Charts) == 0 {
+		ages.Note = "No attribute has 2 to 6 groups with enough rows per age bin (age_group and intersections are not drawn), or no predictions were given to the report."
+	}
+	if len(heat.Charts) == 0 {
+		heat.Note = "No intersection of two attributes with at least two groups each (set analysis.intersections, e.g. gender*ethnicity)."
 	}
 	scatter := chartSection{ID: "chart-scatter", Title: "Predicted vs true age"}
 	if len(run.Predictions) == 0 {
@@ -93,7 +123,7 @@ func buildCharts(run *Run, opts Options) ([]chartSection, error) {
 		}
 		balance.Charts = cs
 	}
-	return []chartSection{mae, errs, scatter, curves, balance}, nil
+	return []chartSection{mae, errs, ages, heat, scatter, curves, balance}, nil
 }
 
 // contactSheet is the contact sheet image, or a note why there is none.

@@ -45,8 +45,8 @@ func balanceCharts(dist []dataset.GroupCount) ([]chart, error) {
 		for j, g := range gc.order {
 			before[j], after[j] = gc.before[g], gc.after[g]
 		}
-		title := fmt.Sprintf("Training examples by %s, before and after balancing", attr)
-		p := newPlot(title, attr, "examples")
+		title := fmt.Sprintf("Training examples by %s, before and after balancing", display(attr))
+		p := newPlot(title, display(attr), "examples")
 		w := vg.Points(14)
 		for k, v := range []struct {
 			name string
@@ -64,8 +64,9 @@ func balanceCharts(dist []dataset.GroupCount) ([]chart, error) {
 		}
 		p.Add(plotter.NewGrid())
 		p.Legend.Top = true
-		nominalX(p, gc.order)
 		p.Y.Min = 0
+		legendRoom(p, 2)
+		nominalX(p, gc.order)
 		svg, err := renderSVG(p)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"gonum.org/v1/plot/plotter"
@@ -28,7 +29,10 @@ func (w *whiskers) add(x float64, e analysis.Estimate) {
 
 // maeChart draws an attribute's group MAEs as bars with their bootstrap
 // intervals as whiskers. Empty groups are left out.
-func maeChart(a *analysis.AttributeResult) (chart, error) {
+//
+// A dashed line marks the overall MAE, so a group above it is worse off
+// than the average face.
+func maeChart(a *analysis.AttributeResult, overall analysis.Estimate) (chart, error) {
 	var names []string
 	var vals plotter.Values
 	var w whiskers
@@ -37,11 +41,15 @@ func maeChart(a *analysis.AttributeResult) (chart, error) {
 			continue
 		}
 		w.add(float64(len(names)), g.MAE)
-		names = append(names, g.Name)
+		names = append(names, display(g.Name))
 		vals = append(vals, g.MAE.Value)
 	}
-	title := fmt.Sprintf("MAE by %s (bias %s)", a.Name, formatter{3}.est(a.Bias))
-	p := newPlot(title, a.Name, "MAE (years)")
+	title := fmt.Sprintf("MAE by %s (bias %s)", display(a.Name), formatter{3}.est(a.Bias))
+	xLabel := display(a.Name)
+	if finite(overall.Value) {
+		xLabel += fmt.Sprintf("    (dashed line: overall MAE %.2f)", overall.Value)
+	}
+	p := newPlot(title, xLabel, "MAE (years)")
 	bars, err := plotter.NewBarChart(vals, vg.Points(28))
 	if err != nil {
 		return chart{}, fmt.Errorf("MAE chart of %s: %w", a.Name, err)
@@ -53,7 +61,11 @@ func maeChart(a *analysis.AttributeResult) (chart, error) {
 		return chart{}, fmt.Errorf("MAE chart of %s: %w", a.Name, err)
 	}
 	errBars.LineStyle.Width = vg.Points(1.2)
-	p.Add(bars, errBars, plotter.NewGrid())
+	p.Add(plotter.NewGrid(), bars, errBars)
+	if finite(overall.Value) {
+		p.Add(refLine(overall.Value, refColour))
+		p.Y.Max = math.Max(p.Y.Max, overall.Value*1.05)
+	}
 	nominalX(p, names)
 	p.Y.Min = 0
 	svg, err := renderSVG(p)
@@ -63,12 +75,12 @@ func maeChart(a *analysis.AttributeResult) (chart, error) {
 // groupErrors collects the signed errors ŷ−y of each of an attribute's
 // groups (in the result's order) from the predictions of the analysed
 // split, with the analysis's own labelling of rows.
-func groupErrors(a *analysis.AttributeResult, preds []dataset.Prediction, res *analysis.Result) [][]float64 {
+func groupErrors(a *analysis.AttributeResult, preds []dataset.Prediction, res *analysis.Result, extra []string) [][]float64 {
 	index := make(map[string]int, len(a.Groups))
 	for i, g := range a.Groups {
 		index[g.Name] = i
 	}
-	label := analysis.GroupLabeler(a.Members, res.Settings.AgeEdges)
+	label := analysis.GroupLabeler(a.Members, res.Settings.AgeEdges, extra)
 	out := make([][]float64, len(a.Groups))
 	for i := range preds {
 		p := &preds[i]
@@ -89,8 +101,8 @@ func errorChart(a *analysis.AttributeResult, errs [][]float64) (chart, error) {
 	if !slices.ContainsFunc(errs, func(e []float64) bool { return len(e) > 0 }) {
 		return chart{}, errNoRows
 	}
-	title := fmt.Sprintf("Error ŷ−y by %s", a.Name)
-	p := newPlot(title, a.Name, "error (years)")
+	title := fmt.Sprintf("Error ŷ−y by %s", display(a.Name))
+	p := newPlot(title, display(a.Name), "error (years)")
 	var names []string
 	for g, e := range errs {
 		if len(e) == 0 {
@@ -104,7 +116,7 @@ func errorChart(a *analysis.AttributeResult, errs [][]float64) (chart, error) {
 		box.Min, box.Max = box.AdjLow, box.AdjHigh
 		box.FillColor = palette[len(names)%len(palette)]
 		p.Add(box)
-		names = append(names, a.Groups[g].Name)
+		names = append(names, display(a.Groups[g].Name))
 	}
 	zero := plotter.NewFunction(func(float64) float64 { return 0 })
 	zero.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}

@@ -78,6 +78,7 @@ func curveChart(id, title, yLabel string, curves []curve) (chart, error) {
 		p.Legend.Add(shorten(c.name, 30), line, points)
 	}
 	p.Legend.Top = true
+	legendRoom(p, len(curves))
 	// Room after the last epoch, so its point is not cut by the edge.
 	p.X.Max += 0.3
 	p.X.Tick.Marker = epochTicks{}

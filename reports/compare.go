@@ -20,6 +20,7 @@ type comparePage struct {
 	Curves   curvesView
 	Times    timesView
 	Runs     []compareRunView
+	Diffs    []ConfigDifference
 }
 
 // runWarning is one of a compared run's analysis warnings or notes.
@@ -29,6 +30,7 @@ type runWarning struct {
 
 type compareRunView struct {
 	Name    string
+	Commit  string // short commit, "unknown" when the manifest has none
 	Rows    int
 	Split   string
 	GatesOK bool
@@ -50,7 +52,7 @@ type pairedTestView struct {
 
 // Comparison section ids, in page order.
 var compareSectionIDs = []string{
-	"compare-table", "compare-tests", "compare-groups", "compare-curves", "compare-times", "compare-runs",
+	"compare-table", "compare-config", "compare-tests", "compare-groups", "compare-curves", "compare-times", "compare-runs",
 }
 
 func buildComparePage(c *Comparison, opts Options) (comparePage, error) {
@@ -77,8 +79,12 @@ func buildComparePage(c *Comparison, opts Options) (comparePage, error) {
 		for _, w := range r.Analysis.Warnings {
 			pg.Warnings = append(pg.Warnings, runWarning{Run: r.Name, Text: w})
 		}
+		commit := "unknown"
+		if r.Commit != "" {
+			commit = shortCommit(r.Commit)
+		}
 		pg.Runs = append(pg.Runs, compareRunView{
-			Name: r.Name, Rows: r.Analysis.Settings.Rows, Split: r.Analysis.Split,
+			Name: r.Name, Commit: commit, Rows: r.Analysis.Settings.Rows, Split: r.Analysis.Split,
 			GatesOK: r.Analysis.GateError() == nil, Gates: len(r.Analysis.Gates),
 		})
 	}
@@ -95,6 +101,7 @@ func buildComparePage(c *Comparison, opts Options) (comparePage, error) {
 		}
 		pg.Paired = append(pg.Paired, v)
 	}
+	pg.Diffs = c.Differences
 	pg.Groups = buildGroups(c.Runs, f)
 	curves, err := buildCurves(c.Runs, f)
 	if err != nil {
@@ -103,6 +110,18 @@ func buildComparePage(c *Comparison, opts Options) (comparePage, error) {
 	pg.Curves = curves
 	pg.Times = buildTimes(c.Runs)
 	return pg, nil
+}
+
+// shortCommit keeps 12 hex digits of a commit and its "+dirty" mark.
+func shortCommit(c string) string {
+	hash, dirty := c, ""
+	if i := len(c) - len("+dirty"); i > 0 && c[i:] == "+dirty" {
+		hash, dirty = c[:i], " (dirty)"
+	}
+	if len(hash) > 12 {
+		hash = hash[:12]
+	}
+	return hash + dirty
 }
 
 // signed formats a difference with its sign, "+0.120" or "−0.310".

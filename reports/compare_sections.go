@@ -93,7 +93,7 @@ func buildGroups(runs []ComparedRun, f formatter) groupsView {
 			}
 		}
 		if !available {
-			v.Unavailable = append(v.Unavailable, unavailableView{Name: names[key], Note: commonNote(per)})
+			v.Unavailable = append(v.Unavailable, unavailableView{Name: display(names[key]), Note: commonNote(per)})
 			continue
 		}
 		v.Tables = append(v.Tables, groupTable(runs, names[key], key, per, f))
@@ -102,7 +102,7 @@ func buildGroups(runs []ComparedRun, f formatter) groupsView {
 }
 
 func groupTable(runs []ComparedRun, name, key string, per []*analysis.AttributeResult, f formatter) groupTableView {
-	t := groupTableView{Name: name, Anchor: "cmp-attr-" + safeID(key)}
+	t := groupTableView{Name: display(name), Anchor: "cmp-attr-" + safeID(key)}
 	row := map[string]int{}
 	var groups []string
 	for _, a := range per {
@@ -120,7 +120,7 @@ func groupTable(runs []ComparedRun, name, key string, per []*analysis.AttributeR
 		t.Notes = append(t.Notes, fmt.Sprintf("%d groups: too many to compare here; each run's report lists them.", len(groups)))
 	} else {
 		for _, g := range groups {
-			t.Rows = append(t.Rows, cellRow{Label: g, Cells: dashes(len(runs))})
+			t.Rows = append(t.Rows, cellRow{Label: display(g), Cells: dashes(len(runs))})
 		}
 		for i, a := range per {
 			if a == nil || !a.Available {

@@ -230,7 +230,7 @@ func TestComparisonSections(t *testing.T) {
 	check("compare-groups", "black", "4.523 [3.895, 5.082] (97)", "4.523 [3.895, 5.082] (97)", "–")
 	check("compare-groups", "indian", "–", "–", "4.523 [3.895, 5.082] (97)")
 	check("compare-groups", evilGroup, "5.813 [5.118, 6.608] (98)", "2.907 [2.559, 3.304] (98)", "5.813 [5.118, 6.608] (98)")
-	check("compare-groups", "male×indian", "–", "–", "4.510 [3.668, 5.459] (48)")
+	check("compare-groups", "male × indian", "–", "–", "4.510 [3.827, 5.347] (48)")
 	if n := strings.Count(page, "not available in any run"); n != 1 {
 		t.Errorf("expression should be said unavailable once, found %d times", n)
 	}

@@ -96,10 +96,19 @@ func fixtureHistory(epochs int32, valFloor float64) []dataset.EpochRecord {
 	return hist
 }
 
+// withSubjects gives the predictions two images per subject, one neutral
+// and one smiling, for the within-subject section.
+func withSubjects(preds []dataset.Prediction) []dataset.Prediction {
+	for i := range preds {
+		preds[i].Subject, preds[i].Expression = fmt.Sprintf("s%03d", i/2), []string{"neutral", "happy"}[i%2]
+	}
+	return preds
+}
+
 // fixtureRun is a complete run: every section has content.
 func fixtureRun(t *testing.T) Run {
 	t.Helper()
-	preds := fixturePredictions()
+	preds := withSubjects(fixturePredictions())
 	hist := fixtureHistory(8, 1)
 	dist := []dataset.GroupCount{
 		{Stage: "before", Attribute: "ethnicity", Group: "asian", Count: 120, Weight: 120},

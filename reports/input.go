@@ -26,6 +26,10 @@ type Run struct {
 	// Predictions are the analysed predictions, for the error distribution
 	// and predicted-vs-true charts.
 	Predictions []dataset.Prediction
+	// Extra names the predictions' own attribute columns (their
+	// Prediction.Extra values, dataset.PredictionTable.Extra) when the run
+	// audited a table with attributes of its own; nil otherwise.
+	Extra []string
 	// Notes are facts about how the run was made that a reader needs to
 	// read its numbers (e.g. head-only training on a random backbone),
 	// shown in the summary after the analysis's warnings.
@@ -73,6 +77,9 @@ type Comparison struct {
 	// Paired are paired tests between runs on the same samples, already
 	// Holm-corrected as one family (analysis.AdjustFamily).
 	Paired []*analysis.PairedResult
+	// Differences are the resolved config keys whose values differ
+	// between the runs (run.name aside), in key order.
+	Differences []ConfigDifference
 }
 
 // ComparedRun is one run of a comparison. Name and Analysis are required;
@@ -92,6 +99,9 @@ type ComparedRun struct {
 	Stages []StageTime
 	// Notes are the run's notes (see Run.Notes), listed under the results.
 	Notes []string
+	// Commit is the git commit of the code that made the run, from its
+	// manifest ("" when unknown; "+dirty" marks uncommitted changes).
+	Commit string
 }
 
 // StageTime is how long one stage of a compared run took.

@@ -19,6 +19,7 @@ var (
 	mdTemplates = texttemplate.Must(texttemplate.New("md").Funcs(texttemplate.FuncMap{
 		"md":    mdEscape,
 		"fence": fence,
+		"slug":  slug,
 	}).ParseFS(templateFS, "templates/*.md.tmpl"))
 	htmlTemplates = htmltemplate.Must(htmltemplate.New("html").Funcs(htmltemplate.FuncMap{
 		"css": func() htmltemplate.CSS { return htmltemplate.CSS(styleCSS) },
@@ -32,6 +33,21 @@ func mustRead(name string) string {
 		panic(err) // embedded at build time: cannot fail at run time
 	}
 	return string(b)
+}
+
+// slug is the anchor a Markdown renderer (GitHub's) gives a heading:
+// lower case, spaces as '-', other punctuation dropped.
+func slug(title string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(title) {
+		switch {
+		case r == ' ' || r == '-':
+			b.WriteByte('-')
+		case r == '_' || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r > 0x7f && r != '×' && r != '−':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // fence wraps text in a Markdown code fence longer than any run of

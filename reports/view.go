@@ -15,6 +15,10 @@ import (
 type page struct {
 	Title      string
 	RunName    string
+	Headline   headlineView
+	TOC        []tocEntry
+	Adjusted   adjustedView
+	Subjects   subjectView
 	Summary    summaryView
 	Study      []studyRow
 	Attributes []attrView
@@ -94,7 +98,7 @@ var studyBiasKeys = []struct{ key, label string }{
 	{"gender_bias", "Gender bias"},
 	{"expression_bias", "Expression bias"},
 	{"ethnicity_bias", "Ethnicity bias"},
-	{"age_bias", "Age bias"},
+	{"age_group_bias", "Age bias"},
 }
 
 // buildPage formats a run's results (charts are added by the caller).
@@ -106,11 +110,14 @@ func buildPage(run *Run, opts Options) page {
 		title = "fairage report: " + run.Name
 	}
 	pg := page{
-		Title:   title,
-		RunName: run.Name,
-		Summary: buildSummary(r, run.Notes, f),
-		Study:   []studyRow{buildStudyRow(run.Name, run.Model, r, f)},
-		Meta:    buildMeta(&run.Meta),
+		Title:    title,
+		RunName:  run.Name,
+		Summary:  buildSummary(r, run.Notes, f),
+		Headline: buildHeadline(r, f),
+		Adjusted: buildAdjusted(r, f),
+		Subjects: buildSubjects(r, f),
+		Study:    []studyRow{buildStudyRow(run.Name, run.Model, r, f)},
+		Meta:     buildMeta(&run.Meta),
 	}
 	for i := range r.Attributes {
 		pg.Attributes = append(pg.Attributes, buildAttr(&r.Attributes[i], f))
@@ -131,13 +138,29 @@ func buildSummary(r *analysis.Result, notes []string, f formatter) summaryView {
 	if s.Resamples > 0 {
 		s.Confidence = strconv.FormatFloat(r.Settings.Confidence*100, 'g', -1, 64) + "%"
 	}
+	// The study's four scores, or, for an audit by other attributes, the
+	// score of each attribute analysed.
+	study := false
 	for _, k := range studyBiasKeys {
-		e, note, ok := r.Metric(k.key)
-		v := scoreView{Name: k.label, Value: f.est(e), Note: note}
-		if !ok {
-			v.Value, v.Note = "–", "not analysed"
+		if _, _, ok := r.Metric(k.key); ok {
+			study = true
 		}
-		s.Biases = append(s.Biases, v)
+	}
+	if study {
+		for _, k := range studyBiasKeys {
+			e, note, ok := r.Metric(k.key)
+			v := scoreView{Name: k.label, Value: f.est(e), Note: note}
+			if !ok {
+				v.Value, v.Note = "–", "not analysed"
+			}
+			s.Biases = append(s.Biases, v)
+		}
+	} else {
+		for i := range r.Attributes {
+			if a := &r.Attributes[i]; len(a.Members) == 1 {
+				s.Biases = append(s.Biases, scoreView{Name: display(a.Name) + " bias", Value: f.est(a.Bias), Note: a.Note})
+			}
+		}
 	}
 	for _, g := range r.Gates {
 		s.Gates = append(s.Gates, gateView{
@@ -173,14 +196,14 @@ func buildStudyRow(run string, m ModelInfo, r *analysis.Result, f formatter) stu
 	return studyRow{
 		Run: run, Model: m.Name, LR: lr(m.LearningRate), Strategy: m.Strategy,
 		Gender: get("gender_bias"), Expression: get("expression_bias"),
-		Ethnicity: get("ethnicity_bias"), Age: get("age_bias"),
+		Ethnicity: get("ethnicity_bias"), Age: get("age_group_bias"),
 		MAE: f.est(r.Overall.MAE), Warned: len(r.Warnings) > 0,
 	}
 }
 
 func buildAttr(a *analysis.AttributeResult, f formatter) attrView {
 	v := attrView{
-		Name: a.Name, Anchor: "attr-" + safeID(a.Key), Available: a.Available, Note: a.Note,
+		Name: display(a.Name), Anchor: "attr-" + safeID(a.Key), Available: a.Available, Note: a.Note,
 		Unknown: a.Unknown, Bias: f.est(a.Bias), Gap: f.est(a.Gap), Ratio: f.est(a.Ratio),
 	}
 	if len(a.Unlisted) > 0 {
@@ -206,7 +229,7 @@ func buildAttr(a *analysis.AttributeResult, f formatter) attrView {
 			flags = append(flags, "not in score")
 		}
 		v.Groups = append(v.Groups, groupView{
-			Name: g.Name, N: g.N, MAE: f.est(g.MAE), RMSE: f.est(g.RMSE),
+			Name: display(g.Name), N: g.N, MAE: f.est(g.MAE), RMSE: f.est(g.RMSE),
 			ME: f.est(g.MeanError), MedAE: f.est(g.MedianAE), Flags: strings.Join(flags, ", "),
 		})
 	}

@@ -14,6 +14,7 @@ type Files struct {
 	Markdown string   // report.md or compare.md
 	HTML     string   // report.html or compare.html (self-contained)
 	Figures  []string // figures beside the Markdown, which links them
+	Data     []string // machine-readable copies (compare.json, compare.csv)
 }
 
 // Write renders a run's report into dir: report.md (figures in
@@ -93,6 +94,7 @@ func preparePage(run *Run, opts Options) (page, error) {
 		return page{}, fmt.Errorf("report charts: %w", err)
 	}
 	pg.Charts = charts
+	pg.TOC = buildTOC(&pg)
 	if pg.Contact, err = loadContactSheet(run.ContactSheet); err != nil {
 		return page{}, fmt.Errorf("report: %w", err)
 	}

@@ -29,9 +29,9 @@ flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run
   --disable-background-networking --disable-component-update --mute-audio)
 
 # Section ids written by package reports (reports.sectionIDs).
-sections="summary study-table gates attributes chart-mae chart-errors chart-scatter chart-curves chart-balance contact-sheet metadata"
+sections="headline toc summary study-table gates attributes age-adjusted within-subject chart-mae chart-errors chart-age-curves chart-heatmap chart-scatter chart-curves chart-balance contact-sheet metadata"
 if grep -q 'id="compare-table"' "$html"; then
-  sections="compare-table compare-tests compare-groups compare-curves compare-times compare-runs" # a comparison report
+  sections="compare-table compare-config compare-tests compare-groups compare-curves compare-times compare-runs" # a comparison report
 fi
 
 tmp=$(mktemp -d)

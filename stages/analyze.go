@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 
@@ -12,11 +13,14 @@ import (
 	"fairage/pipeline"
 )
 
+// analyzeDef reads the analysis section, the seed its resampling derives
+// from, and the run name its notebook copies carry in their run column.
 var analyzeDef = stageDef{
 	name:  stageAnalyze,
-	reads: func(c *Config) []any { return []any{&c.Analysis, &c.Run.Seed} },
-	build: func(v *Config, d []config.Decl, _ graphInfo) pipeline.Stage {
-		return analyzeStage{stageBase{name: stageAnalyze, version: "4", decls: d, inputs: []string{stageEvaluate}}, analysisOptions(v)}
+	reads: func(c *Config) []any { return []any{&c.Analysis, &c.Run.Seed, &c.Run.Name} },
+	build: func(v *Config, d []config.Decl, g graphInfo) pipeline.Stage {
+		return analyzeStage{stageBase: stageBase{name: stageAnalyze, version: "5", decls: d, inputs: []string{g.predictionsStage()}},
+			opts: analysisOptions(v), run: v.Run.Name, from: g.predictionsStage()}
 	},
 }
 
@@ -33,25 +37,36 @@ func analysisOptions(c *Config) analysis.Options {
 type analyzeStage struct {
 	stageBase
 	opts analysis.Options
+	run  string // run.name, for the notebook copies' run column
+	from string // the stage whose predictions are analysed
 }
 
 func (s analyzeStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeline.Stats, error) {
-	preds, err := dataset.ReadPredictions(inputPath(sc, stageEvaluate, predictionsFile))
+	table, err := dataset.ReadPredictionTable(inputPath(sc, s.from, predictionsFile))
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
-	res, err := analysis.Analyze(ctx, preds, s.opts)
+	res, err := analysis.AnalyzeTable(ctx, table, s.opts)
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
 	if err := analysis.WriteMetrics(outPath(sc, metricsFile), res); err != nil {
 		return pipeline.Stats{}, err
 	}
+	if err := analysis.WriteMetricsJSON(outPath(sc, metricsJSONFile), res); err != nil {
+		return pipeline.Stats{}, err
+	}
 	if err := analysis.WriteSummary(outPath(sc, summaryFile), res); err != nil {
 		return pipeline.Stats{}, err
 	}
+	if err := writeNotebookCopies(sc.OutDir, s.run, table, res, &s.opts); err != nil {
+		return pipeline.Stats{}, err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(sc.Log, "analyze: warning: %s\n", w)
+	}
 	fmt.Fprintf(sc.Log, "analyze: %s\n", headline(res))
-	return pipeline.Stats{RowsIn: int64(len(preds)), RowsOut: int64(res.Overall.N)}, nil
+	return pipeline.Stats{RowsIn: int64(len(table.Rows)), RowsOut: int64(res.Overall.N)}, nil
 }
 
 // Verify re-checks the gates every run, so a failing gate keeps failing
@@ -71,6 +86,10 @@ func headline(res *analysis.Result) string {
 	for _, a := range res.Attributes {
 		if !a.Available {
 			fmt.Fprintf(&b, ", %s bias unavailable", a.Key)
+			continue
+		}
+		if math.IsNaN(a.Bias.Value) {
+			fmt.Fprintf(&b, ", %s bias undefined (%d scored group%s)", a.Key, a.ScoredGroups, map[bool]string{true: "", false: "s"}[a.ScoredGroups == 1])
 			continue
 		}
 		fmt.Fprintf(&b, ", %s bias %.3f", a.Key, a.Bias.Value)

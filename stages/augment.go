@@ -16,7 +16,7 @@ var augmentDef = stageDef{
 	name:  stageAugment,
 	reads: func(c *Config) []any { return []any{&c.Augment, &c.Balance.By} },
 	build: func(v *Config, d []config.Decl, _ graphInfo) pipeline.Stage {
-		return augmentStage{stageBase{name: stageAugment, version: "1", decls: d, inputs: []string{stageIngest, stageSplit, stageBalance}},
+		return augmentStage{stageBase{name: stageAugment, version: "2", decls: d, inputs: []string{stageIngest, stageSplit, stageBalance}},
 			v.Augment.Options, v.Augment.ContactSheet.Copies, v.Balance.By}
 	},
 }

@@ -2,8 +2,11 @@ package stages
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"fairage/analysis"
@@ -22,12 +25,13 @@ type finishedRun struct {
 	name   string
 	cfg    *Config
 	result *analysis.Result
-	preds  []dataset.Prediction
+	preds  *dataset.PredictionTable
 	// history is the train stage's history; nil when the run trained
 	// no model (evaluate-only, external predictions).
 	history []dataset.EpochRecord
 	stages  []reports.StageTime
 	notes   []string // the run's report notes (trainingNotes)
+	commit  string   // the code's git commit (manifest versions)
 }
 
 func readFinishedRun(dir string) (*finishedRun, error) {
@@ -43,11 +47,15 @@ func readFinishedRun(dir string) (*finishedRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: run it through the analyze stage first: %w", dir, err)
 	}
-	preds, err := dataset.ReadPredictions(filepath.Join(dir, stageEvaluate, predictionsFile))
+	from := stageEvaluate
+	if cfg.Audit.Enabled() {
+		from = stageLoad
+	}
+	preds, err := dataset.ReadPredictionTable(filepath.Join(dir, from, predictionsFile))
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", dir, err)
 	}
-	run := &finishedRun{dir: dir, name: m.Name, cfg: cfg, result: res, preds: preds, stages: stageTimes(m)}
+	run := &finishedRun{dir: dir, name: m.Name, cfg: cfg, result: res, preds: preds, stages: stageTimes(m), commit: m.Versions[revisionKey]}
 	// Only a run whose last graph had a train stage has a history: its
 	// folder may still link an older configuration's train output.
 	if st, ok := m.Stage(stageTrain); ok && st.Status != pipeline.StageNotApplicable {
@@ -81,6 +89,19 @@ func stageTimes(m *pipeline.Manifest) []reports.StageTime {
 // the learning curves and each stage's wall time, per run. The analysis
 // settings (split, groups, permutations) are the baseline's.
 func Compare(ctx context.Context, runDirs []string, out, title string) (reports.Files, error) {
+	return CompareRuns(ctx, runDirs, CompareOptions{Out: out, Title: title})
+}
+
+// CompareOptions say where a comparison goes and in which forms.
+type CompareOptions struct {
+	Out, Title string
+	JSON, CSV  bool // also write compare.json, compare.csv
+}
+
+// CompareRuns is Compare with every option: with JSON and CSV it also
+// writes compare.json and compare.csv (Files.Data lists them).
+func CompareRuns(ctx context.Context, runDirs []string, o CompareOptions) (reports.Files, error) {
+	out, title := o.Out, o.Title
 	if len(runDirs) < 2 {
 		return reports.Files{}, fmt.Errorf("compare: give at least two run folders (got %d)", len(runDirs))
 	}
@@ -104,16 +125,98 @@ func Compare(ctx context.Context, runDirs []string, out, title string) (reports.
 	for _, r := range runs {
 		cmp.Runs = append(cmp.Runs, reports.ComparedRun{
 			Name: r.name, Model: factsOf(r.cfg).modelInfo(r.name), Analysis: r.result,
-			History: r.history, Stages: r.stages, Notes: r.notes,
+			History: r.history, Stages: r.stages, Notes: r.notes, Commit: r.commit,
 		})
 	}
+	cmp.Differences = configDifferences(runs)
 	for _, r := range runs[1:] {
-		p, err := analysis.Compare(ctx, runs[0].name, runs[0].preds, r.name, r.preds, opts)
+		p, err := analysis.CompareTables(ctx, runs[0].name, runs[0].preds, r.name, r.preds, opts)
 		if err != nil {
 			return reports.Files{}, fmt.Errorf("compare %s with %s: %w", runs[0].name, r.name, err)
 		}
 		cmp.Paired = append(cmp.Paired, p)
 	}
 	analysis.AdjustFamily(cmp.Paired...)
-	return reports.WriteComparison(out, cmp, runs[0].cfg.Report.Options)
+	files, err := reports.WriteComparison(out, cmp, runs[0].cfg.Report.Options)
+	if err != nil {
+		return files, err
+	}
+	if o.JSON {
+		p, err := reports.WriteComparisonJSON(out, cmp)
+		if err != nil {
+			return files, err
+		}
+		files.Data = append(files.Data, p)
+	}
+	if o.CSV {
+		p, err := reports.WriteComparisonCSV(out, cmp)
+		if err != nil {
+			return files, err
+		}
+		files.Data = append(files.Data, p)
+	}
+	return files, nil
+}
+
+// configDifferences lists every resolved config key (defaults included)
+// whose value differs between the runs, run.name aside, in key order.
+func configDifferences(runs []*finishedRun) []reports.ConfigDifference {
+	flat := make([]map[string]string, len(runs))
+	keys := map[string]bool{}
+	for i, r := range runs {
+		flat[i] = map[string]string{}
+		flatten("", config.Nested(r.cfg), flat[i])
+		for k := range flat[i] {
+			keys[k] = true
+		}
+	}
+	var out []reports.ConfigDifference
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if k == "run.name" {
+			continue
+		}
+		vals := make([]string, len(runs))
+		same := true
+		for i := range runs {
+			v, ok := flat[i][k]
+			if !ok {
+				v = "(unset)"
+			}
+			vals[i] = v
+			same = same && v == vals[0]
+		}
+		if !same {
+			out = append(out, reports.ConfigDifference{Key: k, Values: vals})
+		}
+	}
+	return out
+}
+
+// flatten writes the leaves of a nested config as dotted keys; lists and
+// scalars are leaves, written as in a YAML flow (JSON for lists).
+func flatten(prefix string, v any, out map[string]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 0 {
+			out[prefix] = "{}"
+		}
+		for k, sub := range x {
+			key := k
+			if prefix != "" {
+				key = prefix + "." + k
+			}
+			flatten(key, sub, out)
+		}
+	case string:
+		out[prefix] = x
+	case nil:
+		out[prefix] = "null"
+	default:
+		b, err := json.Marshal(x)
+		if err != nil {
+			out[prefix] = fmt.Sprint(x)
+			return
+		}
+		out[prefix] = string(b)
+	}
 }

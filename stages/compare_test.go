@@ -102,3 +102,62 @@ func TestCompareReadsHistoryAndStageTimes(t *testing.T) {
 		}
 	}
 }
+
+// The comparison lists every resolved config key that differs between
+// the runs (defaults filled in, run.name aside), each run's commit, and
+// writes the same numbers as JSON and CSV.
+func TestCompareShowsWhatDiffersAndCommits(t *testing.T) {
+	dir := t.TempDir()
+	a := fakeRun(t, dir, "a", nil, nil)
+	b := fakeRun(t, dir, "b", nil, nil)
+	m, err := pipeline.ReadManifest(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Config["balance"] = map[string]any{"strategy": "undersample"}
+	m.Versions = map[string]string{revisionKey: "0123456789abcdef0123456789abcdef01234567+dirty"}
+	raw, _ := json.Marshal(m)
+	if err := os.WriteFile(filepath.Join(b, pipeline.ManifestFile), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, err := CompareRuns(context.Background(), []string{a, b}, CompareOptions{Out: filepath.Join(dir, "cmp"), JSON: true, CSV: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(files.Markdown)
+	for _, want := range []string{"| balance.strategy | none | undersample |", "| a | unknown |", "| b | 0123456789ab \\(dirty\\) |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("compare.md lacks %q", want)
+		}
+	}
+	if strings.Contains(string(md), "| run.name |") {
+		t.Error("run.name always differs and is not listed")
+	}
+	if len(files.Data) != 2 {
+		t.Fatalf("data files %v", files.Data)
+	}
+	var doc struct {
+		Runs []struct {
+			Name, Commit string
+			Scores       map[string]*struct{ Value float64 }
+		}
+		Differences []struct {
+			Key    string
+			Values []string
+		} `json:"config_differences"`
+		Paired []struct{ Tests []struct{ Metric string } }
+	}
+	j, _ := os.ReadFile(files.Data[0])
+	if err := json.Unmarshal(j, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Runs) != 2 || doc.Runs[1].Commit == "" || doc.Runs[0].Scores["mae"] == nil || len(doc.Paired) != 1 ||
+		len(doc.Differences) != 1 || doc.Differences[0].Key != "balance.strategy" {
+		t.Errorf("compare.json: %s", j)
+	}
+	c, _ := os.ReadFile(files.Data[1])
+	if !strings.HasPrefix(string(c), "run,kind,metric,estimate,lower,upper,vs,p,p_holm,significant\na,score,mae,") ||
+		!strings.Contains(string(c), "b,paired,mae,") {
+		t.Errorf("compare.csv:\n%s", c)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"fairage/analysis"
+	"fairage/audit"
 	"fairage/augment"
 	"fairage/balance"
 	"fairage/config"
@@ -47,6 +48,7 @@ type Config struct {
 	Evaluate EvaluateConfig       `yaml:"evaluate" doc:"Prediction over the evaluated splits, producing the predictions table the analysis audits."`
 	Analysis analysis.Options     `yaml:"analysis" doc:"The bias audit (package analysis): per-group error metrics, the study's bias scores (mean pairwise |ΔMAE|) with max−min gaps and min/max ratios, bootstrap intervals, permutation tests with Holm correction, and gates that fail the run."`
 	Report   ReportConfig         `yaml:"report" doc:"The run's report (package reports): report.md and a self-contained report.html with the summary, the study's results table, per-group tables with intervals, charts and run metadata."`
+	Audit    audit.Options        `yaml:"audit" doc:"An audit of a predictions table without images (package audit; pipeline audit FILE sets it): which columns hold the true and predicted ages, ids, subjects and splits; any other column may be an attribute in analysis.attributes."`
 }
 
 // RunConfig is the run section.
@@ -115,13 +117,15 @@ func DefaultConfig() *Config {
 		Evaluate: EvaluateConfig{Splits: []string{dataset.SplitValid, dataset.SplitTest}, BatchSize: 64},
 		Analysis: analysis.DefaultOptions(),
 		Report:   ReportConfig{Options: reports.DefaultOptions()},
+		Audit:    audit.DefaultOptions(),
 	}
 }
 
 // LoadOptions are a config's overrides.
 type LoadOptions struct {
-	Sets []string // --set key=value
-	Env  []string // os.Environ(), or nil for none
+	Sets  []string      // --set key=value
+	Env   []string      // os.Environ(), or nil for none
+	Flags []config.Flag // a command's flags that set keys (pipeline audit --y-true)
 }
 
 // Loaded is a config with where it came from.
@@ -131,10 +135,10 @@ type Loaded struct {
 }
 
 // Load reads and validates a config file: every problem, each naming where
-// it was set, as a *config.Error.
+// it was set, as a *config.Error. An empty path starts from the defaults.
 func Load(path string, opts LoadOptions) (*Loaded, error) {
 	cfg := DefaultConfig()
-	src, err := config.Load(path, cfg, config.Options{Sets: opts.Sets, Env: opts.Env, EnvPrefix: EnvPrefix, OtherEnv: OtherEnv})
+	src, err := config.Load(path, cfg, config.Options{Sets: opts.Sets, Env: opts.Env, Flags: opts.Flags, EnvPrefix: EnvPrefix, OtherEnv: OtherEnv})
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +157,14 @@ func (c *Config) Validate() error {
 	if err := c.resolveModel(); err != nil {
 		return err
 	}
+	// An audit's table must be checked first: its columns are the
+	// attributes the analysis section may name.
+	var auditErrs []error
+	if err := c.Audit.Validate(); err != nil {
+		auditErrs = append(auditErrs, err)
+	} else {
+		auditErrs = c.checkAudit()
+	}
 	errs := []error{
 		spec.Check("run", &c.Run),
 		c.Data.Validate(),
@@ -165,6 +177,7 @@ func (c *Config) Validate() error {
 		c.Analysis.Validate(),
 		c.Report.Validate(),
 	}
+	errs = append(errs, auditErrs...)
 	if err := pipeline.CheckRunName(c.Run.Name); err != nil {
 		errs = append(errs, err)
 	}
@@ -176,7 +189,7 @@ func (c *Config) Validate() error {
 	if len(c.Evaluate.Splits) == 0 {
 		errs = append(errs, errors.New("evaluate.splits: list at least one split"))
 	}
-	if split := string(c.Analysis.Split); split != string(analysis.SplitAll) && split != "" && !slices.Contains(c.Evaluate.Splits, split) {
+	if split := string(c.Analysis.Split); !c.Audit.Enabled() && split != string(analysis.SplitAll) && split != "" && !slices.Contains(c.Evaluate.Splits, split) {
 		errs = append(errs, fmt.Errorf("analysis.split: %s is not among evaluate.splits %v, so it would have no predictions", split, c.Evaluate.Splits))
 	}
 	if n := c.Model.ResNet.InputSize; n != 0 && n != c.Data.Ingest.Size {
@@ -251,6 +264,9 @@ func (m *ModelConfig) validate(packed int) error {
 
 // trains reports whether the config trains a model here.
 func (c *Config) trains() bool {
+	if c.Audit.Enabled() {
+		return false
+	}
 	k, err := regressor.Lookup(string(c.Model.Kind))
 	return err == nil && k.Trainable && c.Model.From == ""
 }

@@ -2,6 +2,12 @@ package stages
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
 
 	"fairage/config"
 	"fairage/pipeline"
@@ -25,18 +31,26 @@ type stageDef struct {
 // config): which stages feed it.
 type graphInfo struct {
 	trains bool // the graph has the training stages
+	audit  bool // the graph audits a table (audit.file): load, not ingest … evaluate
+}
+
+// predictionsStage is the stage whose predictions.arrow the analysis reads.
+func (g graphInfo) predictionsStage() string {
+	if g.audit {
+		return stageLoad
+	}
+	return stageEvaluate
 }
 
 // Graph returns the stages a config runs, in order. Training runs when the
 // model kind is trainable and model.from is empty; otherwise the balance,
 // augment and train stages are left out, and the graph says why.
+//
+// With audit.file set the graph audits that table instead: load, analyze
+// and report, and every image stage is left out, saying so.
 func Graph(cfg *Config) *pipeline.Graph {
-	info := graphInfo{trains: cfg.trains()}
-	defs := []stageDef{ingestDef, splitDef}
-	if info.trains {
-		defs = append(defs, balanceDef, augmentDef, trainDef)
-	}
-	defs = append(defs, evaluateDef, analyzeDef, reportDef)
+	info := graphInfo{trains: cfg.trains(), audit: cfg.Audit.Enabled()}
+	defs := graphDefs(info)
 	var st []pipeline.Stage
 	for _, d := range defs {
 		st = append(st, d.make(cfg, info))
@@ -45,6 +59,13 @@ func Graph(cfg *Config) *pipeline.Graph {
 	if err != nil {
 		// The graph is fixed in code; any test that builds it catches this.
 		panic(err)
+	}
+	if info.audit {
+		why := fmt.Sprintf("an audit of the predictions table %s (audit.file): no images, no model", filepath.Base(cfg.Audit.File))
+		for _, name := range []string{stageIngest, stageSplit, stageBalance, stageAugment, stageTrain, stageEvaluate} {
+			g.Omit(pipeline.Omitted{Name: name, Reason: why, After: stageLoad})
+		}
+		return g
 	}
 	if !info.trains {
 		why := fmt.Sprintf("nothing to train for kind %s", cfg.Model.Kind)
@@ -58,6 +79,18 @@ func Graph(cfg *Config) *pipeline.Graph {
 	return g
 }
 
+// graphDefs lists the stage definitions of a graph, in run order.
+func graphDefs(info graphInfo) []stageDef {
+	if info.audit {
+		return []stageDef{loadDef, analyzeDef, reportDef}
+	}
+	defs := []stageDef{ingestDef, splitDef}
+	if info.trains {
+		defs = append(defs, balanceDef, augmentDef, trainDef)
+	}
+	return append(defs, evaluateDef, analyzeDef, reportDef)
+}
+
 // make declares the stage's settings in cfg and builds it from a view
 // holding only those.
 func (d stageDef) make(cfg *Config, info graphInfo) pipeline.Stage {
@@ -68,7 +101,69 @@ func (d stageDef) make(cfg *Config, info graphInfo) pipeline.Stage {
 	return d.build(config.Restrict(cfg, decls), decls, info)
 }
 
-// Versions reports component versions for the run manifest.
+// revisionKey names the code's git commit in a manifest's versions.
+const revisionKey = "fairage_revision"
+
+// Versions reports component versions for the run manifest, with the git
+// commit of the code: the build's (vcs.revision, "+dirty" when it had
+// uncommitted changes) or, when the binary lacks it (go run, go test),
+// the working tree's (git rev-parse HEAD), so every run says which code
+// made it.
 func Versions() map[string]string {
-	return map[string]string{"tensorflow": tfmodel.Version()}
+	v := map[string]string{"tensorflow": tfmodel.Version()}
+	if c := revision(); c != "" {
+		v[revisionKey] = c
+	}
+	return v
 }
+
+// revision is the code's commit, "" when neither the build nor git knows.
+var revision = sync.OnceValue(func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if dirty {
+				rev += "+dirty"
+			}
+			return rev
+		}
+	}
+	// The checkout the binary was built in (bin/pipeline), else the
+	// working folder's, whichever is a checkout of this module: a user's
+	// own repository around the runs folder is not the code's.
+	var dirs []string
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Dir(exe))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		dirs = append(dirs, wd)
+	}
+	for _, d := range dirs {
+		top, err := exec.Command("git", "-C", d, "rev-parse", "--show-toplevel").Output()
+		if err != nil {
+			continue
+		}
+		mod, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(top)), "go.mod"))
+		if err != nil || !strings.HasPrefix(string(mod), "module fairage\n") {
+			continue
+		}
+		out, err := exec.Command("git", "-C", d, "rev-parse", "HEAD").Output()
+		if err != nil {
+			continue
+		}
+		rev := strings.TrimSpace(string(out))
+		if exec.Command("git", "-C", d, "diff", "--quiet", "HEAD").Run() != nil {
+			rev += "+dirty"
+		}
+		return rev
+	}
+	return ""
+})

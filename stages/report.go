@@ -28,12 +28,16 @@ var reportDef = stageDef{
 		return []any{&c.Report, &c.Train.Strategy, &c.Train.Adam.LR}
 	},
 	build: func(v *Config, d []config.Decl, g graphInfo) pipeline.Stage {
-		inputs := []string{stageEvaluate, stageAnalyze}
+		inputs := []string{g.predictionsStage(), stageAnalyze}
 		if g.trains {
 			inputs = append(inputs, stageBalance, stageAugment, stageTrain)
 		}
-		return reportStage{stageBase: stageBase{name: stageReport, version: "1", decls: d, inputs: inputs},
-			opts: v.Report.Options, facts: factsOf(v)}
+		facts := factsOf(v)
+		if g.audit {
+			facts = modelFacts{name: v.Report.ModelName} // no model was trained or run here
+		}
+		return reportStage{stageBase: stageBase{name: stageReport, version: "2", decls: d, inputs: inputs},
+			opts: v.Report.Options, facts: facts, from: g.predictionsStage()}
 	},
 }
 
@@ -43,6 +47,7 @@ type reportStage struct {
 	stageBase
 	opts  reports.Options
 	facts modelFacts
+	from  string // the stage whose predictions the charts draw
 }
 
 // modelFacts is what a report (or a comparison) says of how the model was
@@ -62,7 +67,7 @@ func (reportStage) Uncached() bool { return true }
 
 func (s reportStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeline.Stats, error) {
 	opts := s.opts
-	run, err := reportInput(sc, s.facts)
+	run, err := reportInput(sc, s.facts, s.from)
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
@@ -76,7 +81,7 @@ func (s reportStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeli
 
 // reportInput gathers what the report shows from whichever inputs this
 // graph has (an audit of external predictions has no training history).
-func reportInput(sc *pipeline.StageContext, facts modelFacts) (reports.Run, error) {
+func reportInput(sc *pipeline.StageContext, facts modelFacts, from string) (reports.Run, error) {
 	run := reports.Run{Name: sc.Manifest.Name, Model: facts.modelInfo(sc.Manifest.Name)}
 	if _, ok := sc.Inputs[stageTrain]; ok {
 		run.Notes = facts.trainingNotes()
@@ -86,8 +91,19 @@ func reportInput(sc *pipeline.StageContext, facts modelFacts) (reports.Run, erro
 		return run, err
 	}
 	run.Analysis = res
-	if run.Predictions, err = dataset.ReadPredictions(inputPath(sc, stageEvaluate, predictionsFile)); err != nil {
+	table, err := dataset.ReadPredictionTable(inputPath(sc, from, predictionsFile))
+	if err != nil {
 		return run, err
+	}
+	run.Predictions, run.Extra = table.Rows, table.ExtraNames()
+	if from == stageLoad {
+		note, err := loadNote(sc)
+		if err != nil {
+			return run, err
+		}
+		if note != "" {
+			run.Notes = append(run.Notes, note)
+		}
 	}
 	if _, ok := sc.Inputs[stageTrain]; ok {
 		if run.History, err = readOptional(inputPath(sc, stageTrain, historyFile), dataset.ReadHistory); err != nil {

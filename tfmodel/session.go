@@ -29,6 +29,10 @@ func openSession(g *tf.Graph, intra, inter int, log *slog.Logger) (*tf.Session, 
 	cfg, err := proto.Marshal(&corepb.ConfigProto{
 		IntraOpParallelismThreads: int32(intra),
 		InterOpParallelismThreads: int32(inter),
+		// TensorFlow otherwise sizes a process-wide pool by the first
+		// session's settings, so a later session with other thread counts
+		// would run (and round) differently from the same session alone.
+		UsePerSessionThreads: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode session config: %w", err)

@@ -42,10 +42,14 @@ func newAnalyzeCmd() *cobra.Command {
 		Use:   "analyze CONFIG --predictions FILE",
 		Short: "Audit an external model's predictions (CSV/TSV/Parquet with id and prediction columns) on CONFIG's data",
 		Long: `Audit any model without training here: CONFIG's data is ingested and split
-as usual, FILE's predictions are joined to the samples by id, and the
-analysis and report are written to runs/<name>/. Every split with a
-prediction is audited (analysis.split: all); samples without a prediction
-and predictions without a sample are counted and reported.`,
+as usual (its images are read), FILE's predictions are joined to the samples
+by id, and the analysis and report are written to runs/<name>/. Every split
+with a prediction is audited (analysis.split: all); samples without a
+prediction and predictions without a sample are counted and reported.
+
+A table that carries its own labels (true age and attribute columns) needs
+no images: audit it with pipeline audit FILE --y-true COL --y-pred COL
+--attributes a,b instead.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if predictions == "" {

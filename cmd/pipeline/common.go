@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -21,7 +22,13 @@ func (f *configFlags) register(cmd *cobra.Command) {
 }
 
 func (f *configFlags) load(path string) (*stages.Loaded, error) {
-	return stages.Load(path, stages.LoadOptions{Sets: f.sets, Env: os.Environ()})
+	cfg, err := stages.Load(path, stages.LoadOptions{Sets: f.sets, Env: os.Environ()})
+	if err == nil {
+		for _, d := range cfg.Analysis.Deprecated {
+			fmt.Fprintln(os.Stderr, "warning:", d)
+		}
+	}
+	return cfg, err
 }
 
 func (f *configFlags) runOptions(cfg *stages.Loaded) pipeline.RunOptions {
