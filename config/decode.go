@@ -276,27 +276,12 @@ func asInt(raw any) (int64, error) {
 }
 
 func asFloat(raw any) (float64, error) {
-	var x float64
-	switch n := raw.(type) {
-	case int:
-		x = float64(n)
-	case int64:
-		x = float64(n)
-	case uint64:
-		x = float64(n)
-	case float64:
-		x = n
-	case string:
-		v, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
-		if err != nil {
-			return 0, fmt.Errorf("expected a number, got %s", describe(raw))
+	x, ok := spec.Number(raw)
+	if !ok {
+		if f, isFloat := raw.(float64); isFloat && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			return 0, fmt.Errorf("expected a finite number, got %v", f)
 		}
-		x = v
-	default:
 		return 0, fmt.Errorf("expected a number, got %s", describe(raw))
-	}
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0, fmt.Errorf("expected a finite number, got %v", x)
 	}
 	return x, nil
 }

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
+
+	"fairage/internal/spec"
 )
 
 // AgeGroups bins ages into labelled groups: [Edges[0], Edges[1]),
@@ -23,7 +24,7 @@ func (g *AgeGroups) FromConfig(raw any) error {
 	}
 	edges := []float64{0}
 	for i, it := range list {
-		x, ok := toFloat(it)
+		x, ok := spec.Number(it)
 		if !ok {
 			return fmt.Errorf("item %d: expected a number, got %v", i+1, it)
 		}
@@ -49,20 +50,6 @@ func (g AgeGroups) ToConfig() any {
 // ConfigType names the setting's form in the config reference.
 func (AgeGroups) ConfigType() string { return "list of numbers" }
 
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case float64:
-		return x, true
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil
-	}
-	return 0, false
-}
 
 // DefaultAgeGroups are the original study's bins: 0-19, 20-39, 40-59, 60+.
 func DefaultAgeGroups() AgeGroups {

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"fairage/internal/spec"
 )
 
 // Decode says what a model's output row means.
@@ -97,14 +99,12 @@ func (o Output) Check(prefix string) error {
 				bad("class_ages", "item %d is %v; must be finite", i+1, a)
 			}
 		}
-		if o.Reduce != Expected && o.Reduce != Argmax {
-			bad("reduce", "%q is not one of %s", o.Reduce, strings.Join(Reduce("").Values(), ", "))
-		}
-	case "":
-		bad("decode", "not set; must be one of %s (what the model's output means is never guessed)", strings.Join(Decode("").Values(), ", "))
-	default:
-		bad("decode", "%q is not one of %s", o.Decode, strings.Join(Decode("").Values(), ", "))
 	}
+	declared := o
+	if declared.Reduce == "" {
+		declared.Reduce = Expected // used by decode classes only, where it defaults
+	}
+	errs = append(errs, spec.Check(prefix, &declared))
 	if o.Decode != Classes && (len(o.ClassAges) > 0 || o.Softmax) {
 		bad("class_ages", "class_ages and softmax apply to decode classes only, not %q", o.Decode)
 	}

@@ -340,16 +340,16 @@ func TestSpecValidate(t *testing.T) {
 	}{
 		{"valid", spec22(nil), nil},
 		{"valid gray uint8", spec22(func(s *Spec) { s.Color, s.DType = Gray, Uint8 }), nil},
-		{"zero value", Spec{}, []string{"height: 0 must be in [1, 4096]", "width: 0", "resample", "fit: not set", "color: not set", "layout: not set", "dtype: not set", "scale: 0 must be positive"}},
+		{"zero value", Spec{}, []string{"height: 0 is outside [1, 4096]", "width: 0", "resample", "fit: not set", "color: not set", "layout: not set", "dtype: not set", "scale: 0 is outside (0, ∞)"}},
 		{"bad enums", spec22(func(s *Spec) { s.Color, s.Layout, s.DType, s.Fit = "rbg", "chw", "int8", "stretch" }),
 			[]string{`color: "rbg" is not one of rgb, bgr, gray`, `layout: "chw" is not one of nhwc, nchw`, `dtype: "int8"`, `fit: "stretch"`}},
-		{"bad kernel", spec22(func(s *Spec) { s.Resample = "lanczos" }), []string{`resample: resample "lanczos" is not one of`}},
+		{"bad kernel", spec22(func(s *Spec) { s.Resample = "lanczos" }), []string{`resample: "lanczos" is not one of`}},
 		{"mean count", spec22(func(s *Spec) { s.Mean = []float64{1, 2} }), []string{"mean: 2 values given; expected 1 or 3 (one per channel of color rgb)"}},
 		{"gray takes one mean", spec22(func(s *Spec) { s.Color, s.Mean = Gray, []float64{1, 2, 3} }), []string{"mean: 3 values given; expected 1 or 1"}},
 		{"zero std", spec22(func(s *Spec) { s.Std = []float64{1, 0, 1} }), []string{"std: item 2 is 0; must be finite and non-zero"}},
 		{"uint8 with mean", spec22(func(s *Spec) { s.DType, s.Mean, s.Scale = Uint8, []float64{3}, 2 }),
 			[]string{"mean: dtype uint8 passes bytes unchanged", "scale: dtype uint8"}},
-		{"too large", spec22(func(s *Spec) { s.Width = 5000 }), []string{"width: 5000 must be in [1, 4096]"}},
+		{"too large", spec22(func(s *Spec) { s.Width = 5000 }), []string{"width: 5000 is outside [1, 4096]"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

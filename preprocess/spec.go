@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"fairage/dataset"
+	"fairage/internal/spec"
 )
 
 // Color is the channel order (or grayscale) a model expects.
@@ -127,33 +128,10 @@ func (s Spec) Check(prefix string) error {
 	bad := func(k, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key(k), fmt.Sprintf(format, args...)))
 	}
-	oneOf := func(k, v string, values []string, why string) {
-		for _, a := range values {
-			if v == a {
-				return
-			}
-		}
-		if v == "" {
-			bad(k, "not set; must be one of %s (%s)", strings.Join(values, ", "), why)
-			return
-		}
-		bad(k, "%q is not one of %s", v, strings.Join(values, ", "))
-	}
-	for _, d := range []struct {
-		k string
-		v int
-	}{{"height", s.Height}, {"width", s.Width}} {
-		if d.v < 1 || d.v > 4096 {
-			bad(d.k, "%d must be in [1, 4096] (the model's input size)", d.v)
-		}
-	}
-	if _, err := dataset.NewResizer(1, 1, dataset.FitCrop, s.Resample); err != nil {
-		bad("resample", "%v", err)
-	}
-	oneOf("fit", string(s.Fit), []string{string(dataset.FitCrop), string(dataset.FitPad)}, "how non-matching aspect ratios fit")
-	oneOf("color", string(s.Color), Color("").Values(), "the model's channel order is never guessed")
-	oneOf("layout", string(s.Layout), Layout("").Values(), "the model's layout is never guessed")
-	oneOf("dtype", string(s.DType), DType("").Values(), "the input element type")
+	// Ranges and allowed values are the fields' declarations; a value the
+	// model's numbers depend on is never guessed, so an empty one is an
+	// error there too.
+	errs = append(errs, spec.Check(prefix, &s))
 	c := s.Channels()
 	perChannel := func(k string, v []float64, nonzero bool) {
 		if len(v) != 0 && len(v) != 1 && len(v) != c {
@@ -167,9 +145,6 @@ func (s Spec) Check(prefix string) error {
 	}
 	perChannel("mean", s.Mean, false)
 	perChannel("std", s.Std, true)
-	if !(s.Scale > 0) || math.IsInf(s.Scale, 0) {
-		bad("scale", "%v must be positive and finite (1 for none)", s.Scale)
-	}
 	if s.DType == Uint8 {
 		for i := range c {
 			if s.mean(i) != 0 || s.std(i) != 1 {

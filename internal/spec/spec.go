@@ -346,7 +346,11 @@ func checkValues(key string, fv reflect.Value, allowed []string, errs *[]error) 
 		}
 		return
 	}
-	if s := fv.String(); !ok(s) {
+	switch s := fv.String(); {
+	case ok(s):
+	case s == "":
+		*errs = append(*errs, fmt.Errorf("%s: not set; must be one of %s", key, list))
+	default:
 		*errs = append(*errs, fmt.Errorf("%s: %q is not one of %s", key, s, list))
 	}
 }
@@ -372,7 +376,7 @@ func Pair(raw any) (lo, hi float64, err error) {
 	}
 	var xs [2]float64
 	for i, it := range list {
-		x, ok := asNumber(it)
+		x, ok := Number(it)
 		if !ok {
 			return 0, 0, fmt.Errorf("expected [min, max], item %d is %v", i+1, it)
 		}
@@ -381,7 +385,9 @@ func Pair(raw any) (lo, hi float64, err error) {
 	return xs[0], xs[1], nil
 }
 
-func asNumber(v any) (float64, bool) {
+// Number reads a finite number from a decoded YAML or environment value:
+// an integer, a float, or text holding one.
+func Number(v any) (float64, bool) {
 	var x float64
 	switch n := v.(type) {
 	case int:
