@@ -50,7 +50,6 @@ func (g AgeGroups) ToConfig() any {
 // ConfigType names the setting's form in the config reference.
 func (AgeGroups) ConfigType() string { return "list of numbers" }
 
-
 // DefaultAgeGroups are the original study's bins: 0-19, 20-39, 40-59, 60+.
 func DefaultAgeGroups() AgeGroups {
 	return AgeGroups{Edges: []float64{0, 20, 40, 60}, Labels: []string{"0-19", "20-39", "40-59", "60+"}}
