@@ -30,14 +30,22 @@ func testSamples() []Sample {
 func tableFiles(t testing.TB) map[string][]byte {
 	dir := t.TempDir()
 	write := map[string]func(string) error{
-		"samples":     func(p string) error { return WriteSamples(p, testSamples()) },
-		"rejected":    func(p string) error { return WriteRejections(p, []Rejection{{Source: "m.csv", Row: 3, ID: "x", Reason: ReasonMissingFile, Detail: "no such file"}}) },
-		"plan":        func(p string) error { return WritePlan(p, []PlanRow{{SampleID: "a", Copy: 1, AugSeed: 7, Weight: 0.5}}) },
-		"predictions": func(p string) error { return WritePredictions(p, []Prediction{{ID: "a", Split: SplitTest, YTrue: 30, YPred: 33, Gender: "male", Subject: "s"}}) },
+		"samples": func(p string) error { return WriteSamples(p, testSamples()) },
+		"rejected": func(p string) error {
+			return WriteRejections(p, []Rejection{{Source: "m.csv", Row: 3, ID: "x", Reason: ReasonMissingFile, Detail: "no such file"}})
+		},
+		"plan": func(p string) error {
+			return WritePlan(p, []PlanRow{{SampleID: "a", Copy: 1, AugSeed: 7, Weight: 0.5}})
+		},
+		"predictions": func(p string) error {
+			return WritePredictions(p, []Prediction{{ID: "a", Split: SplitTest, YTrue: 30, YPred: 33, Gender: "male", Subject: "s"}})
+		},
 		"history": func(p string) error {
 			return WriteHistory(p, []EpochRecord{{Phase: "all", Epoch: 1, Loss: 2, MAE: 3, ValLoss: math.NaN(), ValMAE: 4, LR: 1e-3}})
 		},
-		"distribution": func(p string) error { return WriteGroupCounts(p, []GroupCount{{Stage: "before", Attribute: "gender", Group: "male", Count: 3, Weight: 3}}) },
+		"distribution": func(p string) error {
+			return WriteGroupCounts(p, []GroupCount{{Stage: "before", Attribute: "gender", Group: "male", Count: 3, Weight: 3}})
+		},
 	}
 	out := map[string][]byte{}
 	for name, w := range write {

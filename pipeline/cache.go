@@ -28,9 +28,9 @@ type entryMeta struct {
 	// Entries of older builds lack them and are checked against
 	// OutputDigest.
 	Files     []FileDigest `json:"files"`
-	Stats        Stats       `json:"stats"`
-	DurationS    float64     `json:"duration_s"`
-	Created      time.Time   `json:"created"`
+	Stats     Stats        `json:"stats"`
+	DurationS float64      `json:"duration_s"`
+	Created   time.Time    `json:"created"`
 }
 
 type cache struct{ root string }

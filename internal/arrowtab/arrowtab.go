@@ -31,7 +31,7 @@ type Column[T any] struct {
 	// rejectNulls refuses nulls on read: a null number would read as 0.
 	// Strings without nulls read null as "", as they were written.
 	rejectNulls bool
-	put      func(b array.Builder, row *T)
+	put         func(b array.Builder, row *T)
 	// read checks the column's buffers, then sets every row's field.
 	read func(a arrow.Array, rows []T) error
 }

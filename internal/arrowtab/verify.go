@@ -23,13 +23,13 @@ const footerSchemaDepth = 32
 // Arrow IPC flatbuffer field slots (Schema.fbs, File.fbs).
 const (
 	footerSchema, footerDictionaries, footerRecordBatches, footerMetadata = 1, 2, 3, 4
-	schemaFields, schemaMetadata, schemaFeatures                           = 1, 2, 3
-	fieldName, fieldTypeType, fieldType, fieldDictionary                   = 0, 2, 3, 4
-	fieldChildren, fieldMetadata                                           = 5, 6
-	dictIndexType                                                          = 1
-	typeUnion, typeTimestamp                                               = 14, 10
-	unionTypeIDs, timestampTZ                                              = 1, 1
-	blockBytes                                                             = 24
+	schemaFields, schemaMetadata, schemaFeatures                          = 1, 2, 3
+	fieldName, fieldTypeType, fieldType, fieldDictionary                  = 0, 2, 3, 4
+	fieldChildren, fieldMetadata                                          = 5, 6
+	dictIndexType                                                         = 1
+	typeUnion, typeTimestamp                                              = 14, 10
+	unionTypeIDs, timestampTZ                                             = 1, 1
+	blockBytes                                                            = 24
 )
 
 var errFooter = errors.New("corrupt footer")
