@@ -41,6 +41,15 @@ func decodeConfig(data []byte, maxPixels int64) (cfg image.Config, format, reaso
 // maxPixels pixels before allocating them (a small file can declare a huge
 // canvas). It returns the rejection reason with the error.
 func decodeImage(data []byte, maxPixels int64) (img image.Image, reason string, err error) {
+	_, format, reason, err := decodeConfig(data, maxPixels)
+	if err != nil {
+		return nil, reason, err
+	}
+	return decodePixels(data, format)
+}
+
+// decodePixels decodes bytes whose header decodeConfig accepted.
+func decodePixels(data []byte, format string) (img image.Image, reason string, err error) {
 	// A decoder bug triggered by a crafted file must cost one row, not the
 	// run.
 	defer func() {
@@ -48,10 +57,6 @@ func decodeImage(data []byte, maxPixels int64) (img image.Image, reason string, 
 			img, reason, err = nil, ReasonUndecodable, fmt.Errorf("the decoder failed on this file: %v", p)
 		}
 	}()
-	_, format, reason, err := decodeConfig(data, maxPixels)
-	if err != nil {
-		return nil, reason, err
-	}
 	img, _, err = image.Decode(bytes.NewReader(data))
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, ReasonUndecodable, fmt.Errorf("%s is truncated: the file ends before the image data: %w", format, err)

@@ -64,7 +64,7 @@ func (w *worker) process(ctx context.Context, j *job) {
 			return // cancelled; the packer checks ctx
 		}
 		defer w.budget.release(px)
-		if img, reason, err = decodeImage(data, w.opts.MaxImagePixels); err != nil {
+		if img, reason, err = decodePixels(data, format); err != nil {
 			reject(reason, err)
 			return
 		}
