@@ -280,3 +280,28 @@ func VerifyRun(ctx context.Context, runDir string) ([]EntryCheck, error) {
 	}
 	return out, nil
 }
+
+// VerifyOutput checks the cache entry that path lies in (a stage output
+// another run made, such as model.from: runs/<name>), so a stage never
+// reads a cached output whose files changed. A path outside any cache
+// entry is not checked.
+func VerifyOutput(ctx context.Context, path string) error {
+	p, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil // the reader reports a missing path itself
+	}
+	for dir := p; ; {
+		if st, err := os.Lstat(filepath.Join(dir, metaFile)); err == nil && st.Mode().IsRegular() {
+			meta, err := readEntryMeta(dir)
+			if err != nil {
+				return err
+			}
+			return verifyEntry(ctx, dir, meta)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil
+		}
+		dir = parent
+	}
+}

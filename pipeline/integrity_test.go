@@ -307,3 +307,23 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// A stage output read through another run's folder is checked too.
+func TestVerifyOutputFindsTheEnclosingEntry(t *testing.T) {
+	f := newFixture(t)
+	opts := RunOptions{RunsDir: filepath.Join(f.dir, "runs"), Name: "r1"}
+	if _, err := f.run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	through := filepath.Join(opts.RunDir(), "b", "out.txt")
+	if err := VerifyOutput(context.Background(), through); err != nil {
+		t.Fatalf("intact: %v", err)
+	}
+	if err := VerifyOutput(context.Background(), f.cfgPath); err != nil {
+		t.Fatalf("a file outside the cache: %v", err)
+	}
+	os.WriteFile(filepath.Join(entryOf(t, opts.RunDir(), "b"), "out.txt"), []byte("edited"), 0o644)
+	if err := VerifyOutput(context.Background(), filepath.Join(opts.RunDir(), "b")); err == nil || !strings.Contains(err.Error(), "out.txt") {
+		t.Fatalf("edited: %v", err)
+	}
+}
