@@ -1,6 +1,10 @@
 package dataset
 
-import "fairage/internal/arrowtab"
+import (
+	"github.com/apache/arrow/go/v17/arrow"
+
+	"fairage/internal/arrowtab"
+)
 
 // EpochRecord is one row of the training history: the metrics at the end of
 // one epoch. Reports draw learning curves from it without knowing the model.
@@ -69,4 +73,18 @@ func WriteGroupCounts(path string, rows []GroupCount) error {
 // ReadGroupCounts reads a distribution table at path.
 func ReadGroupCounts(path string) ([]GroupCount, error) {
 	return groupCountTable.ReadFile(path)
+}
+
+// HistoryToRecord builds a history record; the caller releases it.
+func HistoryToRecord(rows []EpochRecord) arrow.Record { return historyTable.Record(rows) }
+
+// HistoryFromRecord decodes a history record.
+func HistoryFromRecord(rec arrow.Record) ([]EpochRecord, error) { return historyTable.Decode(rec) }
+
+// GroupCountsToRecord builds a distribution record; the caller releases it.
+func GroupCountsToRecord(rows []GroupCount) arrow.Record { return groupCountTable.Record(rows) }
+
+// GroupCountsFromRecord decodes a distribution record.
+func GroupCountsFromRecord(rec arrow.Record) ([]GroupCount, error) {
+	return groupCountTable.Decode(rec)
 }

@@ -3,6 +3,8 @@ package dataset
 import (
 	"slices"
 
+	"github.com/apache/arrow/go/v17/arrow"
+
 	"fairage/internal/arrowtab"
 )
 
@@ -173,3 +175,34 @@ var predictionsTable = arrowtab.New("predictions",
 
 // PredictionsSchema is the Arrow schema of the predictions table.
 var PredictionsSchema = predictionsTable.Schema()
+
+// The record builders and decoders of every table, for callers that hold
+// records rather than files (the decoders read by column name and never
+// panic on bad buffers).
+
+// SamplesToRecord builds a samples record; the caller releases it.
+func SamplesToRecord(rows []Sample) arrow.Record { return samplesTable.Record(rows) }
+
+// SamplesFromRecord decodes a samples record.
+func SamplesFromRecord(rec arrow.Record) ([]Sample, error) { return samplesTable.Decode(rec) }
+
+// RejectionsToRecord builds a rejected record; the caller releases it.
+func RejectionsToRecord(rows []Rejection) arrow.Record { return rejectedTable.Record(rows) }
+
+// RejectionsFromRecord decodes a rejected record.
+func RejectionsFromRecord(rec arrow.Record) ([]Rejection, error) { return rejectedTable.Decode(rec) }
+
+// PlanToRecord builds a plan record; the caller releases it.
+func PlanToRecord(rows []PlanRow) arrow.Record { return planTable.Record(rows) }
+
+// PlanFromRecord decodes a plan record.
+func PlanFromRecord(rec arrow.Record) ([]PlanRow, error) { return planTable.Decode(rec) }
+
+// PredictionsToRecord builds a predictions record; the caller releases it.
+func PredictionsToRecord(rows []Prediction) arrow.Record { return predictionsTable.Record(rows) }
+
+// PredictionsFromRecord decodes a predictions record, with or without the
+// subject column.
+func PredictionsFromRecord(rec arrow.Record) ([]Prediction, error) {
+	return predictionsTable.Decode(rec)
+}
