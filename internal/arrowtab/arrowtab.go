@@ -94,11 +94,16 @@ func (t *Table[T]) Decode(rec arrow.Record) (rows []T, err error) {
 	}()
 	schema := rec.Schema()
 	n := rec.NumRows()
-	if n < 0 || n > 1<<40 {
+	if n < 0 {
 		return nil, fmt.Errorf("%s table: corrupt row count %d", t.name, n)
 	}
-	rows = make([]T, n)
-	for _, c := range t.columns {
+	// Find and check every column before allocating the rows: a garbled
+	// file can declare billions of rows over a column of another type
+	// (a null column takes no bytes), and the rows must never be sized
+	// by a count the data does not back.
+	cols := make([]arrow.Array, len(t.columns))
+	var dataBytes int64
+	for i, c := range t.columns {
 		current = c.Name
 		idx := schema.FieldIndices(c.Name)
 		switch {
@@ -117,6 +122,25 @@ func (t *Table[T]) Decode(rec arrow.Record) (rows []T, err error) {
 		if int64(col.Len()) != n {
 			return nil, fmt.Errorf("%s table: column %s has %d values for %d rows", t.name, c.Name, col.Len(), n)
 		}
+		for _, b := range col.Data().Buffers() {
+			if b != nil {
+				dataBytes += int64(b.Len())
+			}
+		}
+		cols[i] = col
+	}
+	// Every declared column stores at least 4 bytes a row (values,
+	// offsets or dictionary indices).
+	if n > dataBytes/4 {
+		return nil, fmt.Errorf("%s table: %d rows declared over %d bytes of data", t.name, n, dataBytes)
+	}
+	rows = make([]T, n)
+	for i, c := range t.columns {
+		col := cols[i]
+		if col == nil {
+			continue // an optional column the file lacks
+		}
+		current = c.Name
 		if err := checkValidity(col); err != nil {
 			return nil, fmt.Errorf("%s table: column %s: %w", t.name, c.Name, err)
 		}
