@@ -16,7 +16,7 @@ PIPELINE = $(BIN) run $(CONFIG) --runs $(RUNS) $(ARGS)
 
 STAGES := ingest split balance augment train evaluate analyze report
 
-.PHONY: all setup setup-tf setup-onnx setup-models conformance conformance-onnx build run test vet fmt-check bench docs experiments clean report-check status validate $(STAGES)
+.PHONY: all setup setup-tf setup-onnx setup-models conformance conformance-onnx build run test vet fmt-check bench docs experiments clean report-check status validate stress $(STAGES)
 
 all: build
 
@@ -58,6 +58,13 @@ vet: setup
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './build/*')); \
 	if [ -n "$$out" ]; then echo "gofmt wants to rewrite:"; echo "$$out"; exit 1; fi
+
+## stress: scripted faults against the binary (kill -9 in every stage, Ctrl-C,
+## concurrent runs, a full disk, corrupted cache files, FIFOs, an edited resume
+## state, extreme predictions, duplicates); a table case | expected | got; not
+## part of make test (a few minutes). See docs/reliability.md.
+stress: build
+	bash scripts/stress.sh $(BIN)
 
 ## bench: performance against the Python peers, side by side (see BENCHMARKS.md)
 bench: build

@@ -5,10 +5,8 @@ import (
 	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
 
-	"fairage/dataset"
+	"fairage/internal/arrowtab"
 )
 
 // Flags in the metrics table's flags column (comma-separated).
@@ -34,18 +32,21 @@ type MetricRow struct {
 	Flags     string // comma-separated Flag* values
 }
 
-// MetricsSchema is the Arrow schema of the metrics table: one row per
-// attribute/group/metric.
-var MetricsSchema = arrow.NewSchema([]arrow.Field{
-	{Name: "attribute", Type: arrow.BinaryTypes.String},
-	{Name: "group", Type: arrow.BinaryTypes.String, Nullable: true},
-	{Name: "metric", Type: arrow.BinaryTypes.String},
-	{Name: "estimate", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
-	{Name: "lower", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
-	{Name: "upper", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
-	{Name: "n", Type: arrow.PrimitiveTypes.Int64},
-	{Name: "flags", Type: arrow.BinaryTypes.String},
-}, nil)
+// metricsTable declares the metrics table: one row per
+// attribute/group/metric. Non-finite values are stored as null.
+var metricsTable = arrowtab.New("metrics",
+	arrowtab.String("attribute", false, func(r *MetricRow) *string { return &r.Attribute }),
+	arrowtab.String("group", true, func(r *MetricRow) *string { return &r.Group }),
+	arrowtab.String("metric", false, func(r *MetricRow) *string { return &r.Metric }),
+	arrowtab.NullFloat64("estimate", true, func(r *MetricRow) *float64 { return &r.Estimate }),
+	arrowtab.NullFloat64("lower", true, func(r *MetricRow) *float64 { return &r.Lower }),
+	arrowtab.NullFloat64("upper", true, func(r *MetricRow) *float64 { return &r.Upper }),
+	arrowtab.Int64("n", func(r *MetricRow) *int64 { return &r.N }),
+	arrowtab.String("flags", false, func(r *MetricRow) *string { return &r.Flags }),
+)
+
+// MetricsSchema is the Arrow schema of the metrics table.
+var MetricsSchema = metricsTable.Schema()
 
 // MetricRows flattens a result into metrics-table rows: overall metrics,
 // then per attribute its unknown count, its groups' metrics, its scores
@@ -105,34 +106,13 @@ func groupFlags(g *GroupResult) string {
 }
 
 // MetricsRecord builds the metrics table; the caller releases it.
-func MetricsRecord(r *Result) arrow.Record {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, MetricsSchema)
-	defer b.Release()
-	for _, row := range MetricRows(r) {
-		b.Field(0).(*array.StringBuilder).Append(row.Attribute)
-		if row.Group == "" {
-			b.Field(1).AppendNull()
-		} else {
-			b.Field(1).(*array.StringBuilder).Append(row.Group)
-		}
-		b.Field(2).(*array.StringBuilder).Append(row.Metric)
-		for i, v := range []float64{row.Estimate, row.Lower, row.Upper} {
-			fb := b.Field(3 + i).(*array.Float64Builder)
-			if !finite(v) {
-				fb.AppendNull()
-			} else {
-				fb.Append(v)
-			}
-		}
-		b.Field(6).(*array.Int64Builder).Append(row.N)
-		b.Field(7).(*array.StringBuilder).Append(row.Flags)
-	}
-	return b.NewRecord()
-}
+func MetricsRecord(r *Result) arrow.Record { return metricsTable.Record(MetricRows(r)) }
 
 // WriteMetrics writes the metrics table to path as Arrow IPC, atomically.
 func WriteMetrics(path string, r *Result) error {
-	rec := MetricsRecord(r)
-	defer rec.Release()
-	return dataset.WriteIPC(path, rec)
+	return metricsTable.WriteFile(path, MetricRows(r))
 }
+
+// ReadMetrics reads a metrics table by column name; null values read as
+// NaN.
+func ReadMetrics(path string) ([]MetricRow, error) { return metricsTable.ReadFile(path) }

@@ -24,7 +24,7 @@ func TestValidateRejectsBadOptions(t *testing.T) {
 		{"min for oversample", func(o *Options) { o.Strategy, o.Target = StrategyOversample, "min" }, "balance.target: min cannot be an oversampling target"},
 		{"max for undersample", func(o *Options) { o.Strategy, o.Target = StrategyUndersample, "max" }, "balance.target: max cannot be an undersampling target"},
 		{"negative min count", func(o *Options) { o.MinCount = -1 }, "balance.min_count: -1 is outside [0, ∞)"},
-		{"empty small-cell policy", func(o *Options) { o.SmallCells = "" }, `balance.small_cells: "" is not one of merge, skip, fail`},
+		{"empty small-cell policy", func(o *Options) { o.SmallCells = "" }, `balance.small_cells: not set; must be one of merge, skip, fail`},
 		{"bad unknown policy", func(o *Options) { o.Unknown = "drop" }, `balance.unknown: "drop" is not one of merge, skip, fail`},
 		{"lds sigma", func(o *Options) { o.LDS.Enabled, o.LDS.Sigma = true, 0 }, "balance.lds.sigma: 0 is outside (0, ∞)"},
 		{"lds even kernel", func(o *Options) { o.LDS.Enabled, o.LDS.KernelSize = true, 4 }, "balance.lds.kernel_size: 4 must be an odd"},

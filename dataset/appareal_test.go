@@ -27,11 +27,11 @@ func appaFixture(t *testing.T) string {
 	writeCSV(t, root, "allcategories_valid.csv", [][]string{catHeader, {"004113.jpg", "F", "asian", "nomakeup", "modernphoto", "neutral"}})
 	writeCSV(t, root, "gt_avg_test.csv", [][]string{gtHeader, {"005613.jpg", "33", "44", "4.2", "41"}})
 	writeCSV(t, root, "allcategories_test.csv", [][]string{catHeader, {"005613.jpg", "M", "caucasian", "nomakeup", "modernphoto", "other"}})
-	crop := encodeJPEG(t, solid(24, 24, color.RGBA{180, 140, 120, 255}))
-	full := encodeJPEG(t, solid(40, 30, color.RGBA{180, 140, 120, 255}))
-	for _, f := range []string{"train/000000.jpg", "train/000001.jpg", "valid/004113.jpg", "test/005613.jpg"} {
-		writeFile(t, root, f, full)
-		writeFile(t, root, f+"_face.jpg", crop)
+	// Distinct images: byte-identical files with other labels would be
+	// conflicting duplicates.
+	for i, f := range []string{"train/000000.jpg", "train/000001.jpg", "valid/004113.jpg", "test/005613.jpg"} {
+		writeFile(t, root, f, encodeJPEG(t, solid(40, 30, color.RGBA{180, uint8(140 + 20*i), 120, 255})))
+		writeFile(t, root, f+"_face.jpg", encodeJPEG(t, solid(24, 24, color.RGBA{180, uint8(140 + 20*i), 120, 255})))
 	}
 	return root
 }

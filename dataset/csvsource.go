@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -208,7 +207,7 @@ func csvRecord(t *table, row *tableRow, m columnPos, cols *Columns, values map[s
 	r := Record{Source: t.name, Row: row.num, File: file, ID: row.field(m.id), Columns: cols,
 		RealAge: math.NaN(), Problem: t.rowProblem(row)}
 	if r.ID == "" && m.id < 0 {
-		r.ID = strings.TrimSuffix(filepath.ToSlash(file), path.Ext(file))
+		r.ID = idFromPath(file)
 	}
 	if r.Problem != nil {
 		return r

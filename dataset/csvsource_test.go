@@ -40,9 +40,8 @@ func userCSVOptions(path, root string) CSVOptions {
 }
 
 func userImages(t *testing.T, root string) {
-	img := encodeJPEG(t, solid(16, 16, color.RGBA{100, 100, 100, 255}))
-	for _, f := range []string{"a.jpg", "b.jpg", "c.jpg", "a2.jpg"} {
-		writeFile(t, root, "pics/"+f, img)
+	for i, f := range []string{"a.jpg", "b.jpg", "c.jpg", "a2.jpg"} {
+		writeFile(t, root, "pics/"+f, encodeJPEG(t, solid(16, 16, color.RGBA{100, uint8(50 * i), 100, 255})))
 	}
 	writeFile(t, root, "pics/sub/d.png", encodePNG(t, solid(16, 16, color.RGBA{1, 2, 3, 255})))
 }
@@ -167,7 +166,7 @@ func TestCSVSourceErrors(t *testing.T) {
 
 func TestCSVSourceMalformedLines(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "x.jpg", encodeJPEG(t, solid(8, 8, color.RGBA{9, 9, 9, 255})))
+	writeFile(t, dir, "x.jpg", encodeJPEG(t, solid(16, 16, color.RGBA{9, 9, 9, 255})))
 	// Row 2 has a stray quote, row 3 too many fields, row 4 no age.
 	writeFile(t, dir, "labels.csv", []byte("file,age\nx.jpg,30\ny\"z.jpg,3\nx.jpg,4,5\nw.jpg,\n"))
 	src, err := OpenCSV(context.Background(), CSVOptions{Path: filepath.Join(dir, "labels.csv")})

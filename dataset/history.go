@@ -1,11 +1,9 @@
 package dataset
 
 import (
-	"fmt"
-
 	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"fairage/internal/arrowtab"
 )
 
 // EpochRecord is one row of the training history: the metrics at the end of
@@ -22,67 +20,28 @@ type EpochRecord struct {
 	ImagesPerSec float64
 }
 
+var historyTable = arrowtab.New("history",
+	arrowtab.String("phase", false, func(r *EpochRecord) *string { return &r.Phase }),
+	arrowtab.Int32("epoch", func(r *EpochRecord) *int32 { return &r.Epoch }),
+	arrowtab.Float64("loss", func(r *EpochRecord) *float64 { return &r.Loss }),
+	arrowtab.Float64("mae", func(r *EpochRecord) *float64 { return &r.MAE }),
+	arrowtab.NullFloat64("val_loss", false, func(r *EpochRecord) *float64 { return &r.ValLoss }),
+	arrowtab.NullFloat64("val_mae", false, func(r *EpochRecord) *float64 { return &r.ValMAE }),
+	arrowtab.Float64("lr", func(r *EpochRecord) *float64 { return &r.LR }),
+	arrowtab.Float64("seconds", func(r *EpochRecord) *float64 { return &r.Seconds }),
+	arrowtab.Float64("images_per_sec", func(r *EpochRecord) *float64 { return &r.ImagesPerSec }),
+)
+
 // HistorySchema is the Arrow schema of the training history table.
-var HistorySchema = arrow.NewSchema([]arrow.Field{
-	{Name: "phase", Type: arrow.BinaryTypes.String},
-	{Name: "epoch", Type: arrow.PrimitiveTypes.Int32},
-	{Name: "loss", Type: arrow.PrimitiveTypes.Float64},
-	{Name: "mae", Type: arrow.PrimitiveTypes.Float64},
-	{Name: "val_loss", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
-	{Name: "val_mae", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
-	{Name: "lr", Type: arrow.PrimitiveTypes.Float64},
-	{Name: "seconds", Type: arrow.PrimitiveTypes.Float64},
-	{Name: "images_per_sec", Type: arrow.PrimitiveTypes.Float64},
-}, nil)
-
-// HistoryToRecord builds a history record; the caller releases it.
-func HistoryToRecord(rows []EpochRecord) arrow.Record {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, HistorySchema)
-	defer b.Release()
-	for _, r := range rows {
-		b.Field(0).(*array.StringBuilder).Append(r.Phase)
-		b.Field(1).(*array.Int32Builder).Append(r.Epoch)
-		b.Field(2).(*array.Float64Builder).Append(r.Loss)
-		b.Field(3).(*array.Float64Builder).Append(r.MAE)
-		appendFloatOrNull(b.Field(4), r.ValLoss)
-		appendFloatOrNull(b.Field(5), r.ValMAE)
-		b.Field(6).(*array.Float64Builder).Append(r.LR)
-		b.Field(7).(*array.Float64Builder).Append(r.Seconds)
-		b.Field(8).(*array.Float64Builder).Append(r.ImagesPerSec)
-	}
-	return b.NewRecord()
-}
-
-// HistoryFromRecord decodes a history record.
-func HistoryFromRecord(rec arrow.Record) ([]EpochRecord, error) {
-	if err := checkSchema(rec.Schema(), HistorySchema); err != nil {
-		return nil, fmt.Errorf("history table: %w", err)
-	}
-	cols := rec.Columns()
-	out := make([]EpochRecord, rec.NumRows())
-	for i := range out {
-		out[i] = EpochRecord{
-			Phase:        cols[0].(*array.String).Value(i),
-			Epoch:        cols[1].(*array.Int32).Value(i),
-			Loss:         cols[2].(*array.Float64).Value(i),
-			MAE:          cols[3].(*array.Float64).Value(i),
-			ValLoss:      floatOrNaN(cols[4], i),
-			ValMAE:       floatOrNaN(cols[5], i),
-			LR:           cols[6].(*array.Float64).Value(i),
-			Seconds:      cols[7].(*array.Float64).Value(i),
-			ImagesPerSec: cols[8].(*array.Float64).Value(i),
-		}
-	}
-	return out, nil
-}
+var HistorySchema = historyTable.Schema()
 
 // WriteHistory writes the history table to path.
 func WriteHistory(path string, rows []EpochRecord) error {
-	return writeTable(path, rows, HistoryToRecord)
+	return historyTable.WriteFile(path, rows)
 }
 
 // ReadHistory reads the history table at path.
-func ReadHistory(path string) ([]EpochRecord, error) { return readTable(path, HistoryFromRecord) }
+func ReadHistory(path string) ([]EpochRecord, error) { return historyTable.ReadFile(path) }
 
 // GroupCount is one row of a group distribution table: how many training
 // examples (and how much total loss weight) a group has before or after
@@ -95,54 +54,37 @@ type GroupCount struct {
 	Weight    float64 // sum of loss weights of the group's examples
 }
 
+var groupCountTable = arrowtab.New("distribution",
+	arrowtab.String("stage", false, func(r *GroupCount) *string { return &r.Stage }),
+	arrowtab.String("attribute", false, func(r *GroupCount) *string { return &r.Attribute }),
+	arrowtab.String("group", false, func(r *GroupCount) *string { return &r.Group }),
+	arrowtab.Int64("count", func(r *GroupCount) *int64 { return &r.Count }),
+	arrowtab.Float64("weight", func(r *GroupCount) *float64 { return &r.Weight }),
+)
+
 // GroupCountSchema is the Arrow schema of a group distribution table.
-var GroupCountSchema = arrow.NewSchema([]arrow.Field{
-	{Name: "stage", Type: arrow.BinaryTypes.String},
-	{Name: "attribute", Type: arrow.BinaryTypes.String},
-	{Name: "group", Type: arrow.BinaryTypes.String},
-	{Name: "count", Type: arrow.PrimitiveTypes.Int64},
-	{Name: "weight", Type: arrow.PrimitiveTypes.Float64},
-}, nil)
-
-// GroupCountsToRecord builds a distribution record; the caller releases it.
-func GroupCountsToRecord(rows []GroupCount) arrow.Record {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, GroupCountSchema)
-	defer b.Release()
-	for _, r := range rows {
-		b.Field(0).(*array.StringBuilder).Append(r.Stage)
-		b.Field(1).(*array.StringBuilder).Append(r.Attribute)
-		b.Field(2).(*array.StringBuilder).Append(r.Group)
-		b.Field(3).(*array.Int64Builder).Append(r.Count)
-		b.Field(4).(*array.Float64Builder).Append(r.Weight)
-	}
-	return b.NewRecord()
-}
-
-// GroupCountsFromRecord decodes a distribution record.
-func GroupCountsFromRecord(rec arrow.Record) ([]GroupCount, error) {
-	if err := checkSchema(rec.Schema(), GroupCountSchema); err != nil {
-		return nil, fmt.Errorf("distribution table: %w", err)
-	}
-	cols := rec.Columns()
-	out := make([]GroupCount, rec.NumRows())
-	for i := range out {
-		out[i] = GroupCount{
-			Stage:     cols[0].(*array.String).Value(i),
-			Attribute: cols[1].(*array.String).Value(i),
-			Group:     cols[2].(*array.String).Value(i),
-			Count:     cols[3].(*array.Int64).Value(i),
-			Weight:    cols[4].(*array.Float64).Value(i),
-		}
-	}
-	return out, nil
-}
+var GroupCountSchema = groupCountTable.Schema()
 
 // WriteGroupCounts writes a distribution table to path.
 func WriteGroupCounts(path string, rows []GroupCount) error {
-	return writeTable(path, rows, GroupCountsToRecord)
+	return groupCountTable.WriteFile(path, rows)
 }
 
 // ReadGroupCounts reads a distribution table at path.
 func ReadGroupCounts(path string) ([]GroupCount, error) {
-	return readTable(path, GroupCountsFromRecord)
+	return groupCountTable.ReadFile(path)
+}
+
+// HistoryToRecord builds a history record; the caller releases it.
+func HistoryToRecord(rows []EpochRecord) arrow.Record { return historyTable.Record(rows) }
+
+// HistoryFromRecord decodes a history record.
+func HistoryFromRecord(rec arrow.Record) ([]EpochRecord, error) { return historyTable.Decode(rec) }
+
+// GroupCountsToRecord builds a distribution record; the caller releases it.
+func GroupCountsToRecord(rows []GroupCount) arrow.Record { return groupCountTable.Record(rows) }
+
+// GroupCountsFromRecord decodes a distribution record.
+func GroupCountsFromRecord(rec arrow.Record) ([]GroupCount, error) {
+	return groupCountTable.Decode(rec)
 }

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,9 +41,18 @@ type IngestOptions struct {
 	// MaxRejectFraction is the largest fraction of rows that may be
 	// rejected before Ingest fails (default 0.05; 0 means none may be).
 	MaxRejectFraction float64 `yaml:"max_reject_fraction" range:"[0,1]" doc:"Above this fraction of rejected rows the ingest fails with a summary; below it, it warns with counts."`
+	// MinSide rejects images whose shorter side is below it (default 16):
+	// resizing a 1×1 or 10×10 image up to image_size makes a training
+	// example that carries no face.
+	MinSide int `yaml:"min_side" range:"[1,4096]" doc:"Images whose shorter side is below this many pixels are rejected (image_too_small) instead of being upscaled."`
 	// MaxImagePixels refuses images declaring more pixels (default 50e6),
 	// before they are decoded.
 	MaxImagePixels int64 `yaml:"-"`
+	// MaxPixelsInFlight bounds the pixels being decoded at once across all
+	// workers (default MaxImagePixels), so memory is bounded by pixels,
+	// not by images: one 49-megapixel PNG decodes alone while small
+	// images keep every worker busy.
+	MaxPixelsInFlight int64 `yaml:"-"`
 	// MaxFileBytes refuses larger image files (default 64 MiB).
 	MaxFileBytes int64 `yaml:"-"`
 	// Workers decode in parallel (0: GOMAXPROCS).
@@ -62,6 +72,7 @@ func DefaultIngestOptions() IngestOptions {
 		MaxAge:            120,
 		AgeGroups:         DefaultAgeGroups(),
 		MaxRejectFraction: 0.05,
+		MinSide:           16,
 		MaxImagePixels:    50_000_000,
 		MaxFileBytes:      64 << 20,
 	}
@@ -88,8 +99,9 @@ func (o *IngestOptions) rules() error {
 	default:
 		o.AgeGroups = g
 	}
-	if o.MaxImagePixels <= 0 || o.MaxFileBytes <= 0 {
-		errs = append(errs, fmt.Errorf("max image pixels (%d) and max file bytes (%d) must be positive", o.MaxImagePixels, o.MaxFileBytes))
+	if o.MaxImagePixels <= 0 || o.MaxFileBytes <= 0 || o.MaxPixelsInFlight < 0 {
+		errs = append(errs, fmt.Errorf("max image pixels (%d) and max file bytes (%d) must be positive, max pixels in flight (%d) not negative",
+			o.MaxImagePixels, o.MaxFileBytes, o.MaxPixelsInFlight))
 	}
 	if o.Window < 0 {
 		errs = append(errs, fmt.Errorf("window (%d) must not be negative", o.Window))
@@ -106,9 +118,10 @@ func (o *IngestOptions) rules() error {
 // it, a worker (or the producer, for early rejections) fills it and closes
 // done, and the packer consumes jobs in input order.
 type job struct {
+	seq    int // position in input order
 	rec    Record
 	rel    string // image path relative to the root, checked lexically
-	sample Sample
+	sample rowSample
 	pixels *[]byte
 	rej    *Rejection
 	done   chan struct{}
@@ -175,27 +188,30 @@ func Ingest(ctx context.Context, src Source, opts IngestOptions, packPath string
 
 	jobs := make(chan *job, window)  // to the workers, any order
 	order := make(chan *job, window) // to the packer, input order
+	pool := &sync.Pool{New: func() any { b := make([]byte, opts.Size*opts.Size*3); return &b }}
+	budget := newPixelBudget(cmp.Or(opts.MaxPixelsInFlight, opts.MaxImagePixels))
+	v := newValidator(src, &opts, root)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		produce(ctx, src, newValidator(src, &opts, root), jobs, order)
+		produce(ctx, src, v, jobs, order)
 	}()
-	pool := &sync.Pool{New: func() any { b := make([]byte, opts.Size*opts.Size*3); return &b }}
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := newWorker(&opts, root, pool)
+			w := newWorker(&opts, root, pool, budget)
 			for j := range jobs {
 				if ctx.Err() == nil {
-					w.process(j)
+					w.process(ctx, j)
 				}
 				close(j.done)
 			}
 		}()
 	}
 
-	samples = make([]Sample, 0, src.Len())
+	results := make([]result, 0, src.Len())
+	dups := newContentDups()
 	for j := range order {
 		select {
 		case <-j.done:
@@ -206,21 +222,48 @@ func Ingest(ctx context.Context, src Source, opts IngestOptions, packPath string
 		if err := ctx.Err(); err != nil {
 			return nil, nil, fmt.Errorf("ingest %s: %w", src.Name(), err)
 		}
-		if j.rej != nil {
-			rejected = append(rejected, *j.rej)
-		} else {
+		if j.rej == nil && j.sample.Path != "" {
+			j.rej = dups.check(j)
+			if j.rej != nil {
+				pool.Put(j.pixels)
+			}
+		}
+		r := result{rej: j.rej}
+		if j.rej == nil {
 			if pack != nil {
 				if err := pack.Append(j.sample.ID, *j.pixels); err != nil {
 					return nil, nil, fmt.Errorf("ingest %s: %w", src.Name(), err)
 				}
 			}
 			pool.Put(j.pixels)
-			samples = append(samples, j.sample)
+			r.sample = j.sample
 		}
+		results = append(results, r)
 		tracker.Add(1)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("ingest %s: %w", src.Name(), err)
+	}
+	// Rows that a later row showed to list the same image with other
+	// labels are rejected too: neither label can be trusted.
+	maps.Copy(v.conflicts, dups.conflicts)
+	for seq, detail := range v.conflicts {
+		r := &results[seq]
+		if r.rej != nil {
+			continue // already rejected for its own reason
+		}
+		if pack != nil {
+			pack.Drop(r.sample.ID)
+		}
+		r.rej = &Rejection{Source: r.sample.rowSource, Row: r.sample.row, ID: r.sample.ID, Reason: ReasonConflictingDuplicate, Detail: detail}
+	}
+	samples = make([]Sample, 0, len(results))
+	for i := range results {
+		if r := &results[i]; r.rej != nil {
+			rejected = append(rejected, *r.rej)
+		} else {
+			samples = append(samples, r.sample.Sample)
+		}
 	}
 	if err := checkRejections(src.Name(), len(samples), rejected, opts.MaxRejectFraction); err != nil {
 		return samples, rejected, err
@@ -233,14 +276,76 @@ func Ingest(ctx context.Context, src Source, opts IngestOptions, packPath string
 	return samples, rejected, nil
 }
 
+// result is one row's outcome, in input order.
+type result struct {
+	sample rowSample
+	rej    *Rejection
+}
+
+// rowSample is a sample with the row it came from, for rejecting it
+// after the fact.
+type rowSample struct {
+	Sample
+	rowSource string
+	row       int64
+}
+
+// contentDups finds rows whose image files differ by path but not by
+// content (the same photo copied under two names).
+type contentDups struct {
+	kept map[string]contentFirst // sha256 → first accepted row with it
+	// conflicts are earlier rows (by sequence number) to reject, as in
+	// validator.conflicts (kept apart: the producer writes that one).
+	conflicts map[int]string
+}
+
+type contentFirst struct {
+	seq    int
+	where  string
+	file   string
+	labels labels
+}
+
+func newContentDups() *contentDups {
+	return &contentDups{kept: map[string]contentFirst{}, conflicts: map[int]string{}}
+}
+
+// check returns the rejection of j if its image is byte-identical to an
+// earlier accepted row's: a duplicate when the labels agree (the earlier
+// row is kept), a conflict of both rows when they do not.
+func (d *contentDups) check(j *job) *Rejection {
+	sum := j.sample.SHA256
+	first, dup := d.kept[sum]
+	if !dup {
+		d.kept[sum] = contentFirst{seq: j.seq, where: where(&j.rec), file: j.rec.File, labels: labelsOf(&j.rec)}
+		return nil
+	}
+	col := j.rec.columns()
+	rej := &Rejection{Source: j.rec.Source, Row: j.rec.Row, ID: j.rec.ID}
+	if diff := first.labels.differ(labelsOf(&j.rec)); diff != "" {
+		d.conflicts[first.seq] = fmt.Sprintf("column %s: %q has the same content (sha256 %s…) as %q at %s, which has other labels (%s); both rows are rejected",
+			col.File, first.file, sum[:12], j.rec.File, where(&j.rec), diff)
+		rej.Reason = ReasonConflictingDuplicate
+		rej.Detail = fmt.Sprintf("column %s: %q has the same content (sha256 %s…) as %q at %s, with other labels (%s); both rows are rejected",
+			col.File, j.rec.File, sum[:12], first.file, first.where, diff)
+		return rej
+	}
+	rej.Reason = ReasonDuplicateFile
+	rej.Detail = fmt.Sprintf("column %s: %q has the same content (sha256 %s…) as %q at %s, with the same labels; that row is kept",
+		col.File, j.rec.File, sum[:12], first.file, first.where)
+	return rej
+}
+
 // produce feeds records in input order: rows rejected by the cheap checks
 // go straight to the packer, the rest also to the workers.
 func produce(ctx context.Context, src Source, v *validator, jobs, order chan<- *job) {
 	defer close(jobs)
 	defer close(order)
+	seq := 0
 	for rec := range src.Records() {
-		j := &job{rec: rec, done: make(chan struct{})}
-		j.rel, j.rej = v.check(&j.rec)
+		j := &job{seq: seq, rec: rec, done: make(chan struct{})}
+		seq++
+		j.rel, j.rej = v.check(&j.rec, j.seq)
 		select {
 		case order <- j:
 		case <-ctx.Done():

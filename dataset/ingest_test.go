@@ -21,7 +21,9 @@ func badRowsFixture(t *testing.T) (string, []struct{ id, reason string }) {
 	outside := t.TempDir()
 	face := encodeJPEG(t, solid(24, 24, color.RGBA{200, 120, 90, 255}))
 	writeFile(t, root, "images/ok_a.jpg", face)
-	writeFile(t, root, "images/ok_b.jpg", face)
+	// Each accepted row needs its own image: a byte-identical copy under
+	// another name with other labels is a conflicting duplicate.
+	writeFile(t, root, "images/ok_b.jpg", encodeJPEG(t, solid(24, 24, color.RGBA{20, 120, 190, 255})))
 	writeFile(t, root, "images/neg.jpg", face)
 	writeFile(t, root, "images/unk.jpg", face)
 	writeFile(t, root, "images/trunc.jpg", face[:len(face)/2])
@@ -42,7 +44,7 @@ func badRowsFixture(t *testing.T) (string, []struct{ id, reason string }) {
 		{"trunc_scan.jpg", "41", "male", "asian", "", ""},
 		{"neg.jpg", "-3", "female", "indian", "", ""},
 		{"unk.jpg", "33", "x", "white", "", ""},
-		{"ok_a.jpg", "26", "male", "white", "", ""},
+		{"./ok_a.jpg", "25", "male", "white", "", ""},
 		{"../../etc/passwd", "30", "male", "white", "", ""},
 		{"link.jpg", "30", "male", "white", "", ""},
 		{"/etc/hostname", "30", "male", "white", "", ""},
@@ -60,10 +62,10 @@ func badRowsFixture(t *testing.T) (string, []struct{ id, reason string }) {
 		{"trunc_scan", ReasonUndecodable},
 		{"neg", ReasonAgeOutOfRange},
 		{"unk", ReasonUnknownValue},
-		{"ok_a", ReasonDuplicateID},
-		{"passwd", ReasonPathEscapes},
+		{"ok_a", ReasonDuplicateFile},
+		{"../../etc/passwd", ReasonPathEscapes},
 		{"link", ReasonPathEscapes},
-		{"hostname", ReasonPathEscapes},
+		{"/etc/hostname", ReasonPathEscapes},
 		{"ok_c", ReasonMalformedRow},
 		{"abc", ReasonInvalidAge},
 		{"ok_png", ""},
@@ -155,7 +157,7 @@ func TestIngestFailsAboveMaxRejectFraction(t *testing.T) {
 	for _, c := range tooMany.ByReason {
 		counts[c.Reason] = c.Count
 	}
-	if counts[ReasonPathEscapes] != 3 || counts[ReasonUndecodable] != 3 || counts[ReasonDuplicateID] != 1 {
+	if counts[ReasonPathEscapes] != 3 || counts[ReasonUndecodable] != 3 || counts[ReasonDuplicateFile] != 1 {
 		t.Errorf("counts by reason %v", tooMany.ByReason)
 	}
 	if _, err := os.Stat(pack); !os.IsNotExist(err) {
@@ -469,14 +471,15 @@ func TestIngestFileLimits(t *testing.T) {
 // written as an absolute path (which os.Root alone would refuse).
 func TestIngestFollowsSymlinksInsideTheRoot(t *testing.T) {
 	root := t.TempDir()
-	writeFile(t, root, "store/real.png", encodePNG(t, solid(8, 8, color.RGBA{5, 6, 7, 255})))
+	writeFile(t, root, "store/real.png", encodePNG(t, solid(16, 16, color.RGBA{5, 6, 7, 255})))
+	writeFile(t, root, "store/real2.png", encodePNG(t, solid(16, 16, color.RGBA{50, 6, 7, 255})))
 	if err := os.MkdirAll(filepath.Join(root, "images"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink("../store/real.png", filepath.Join(root, "images", "rel.png")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(filepath.Join(root, "store", "real.png"), filepath.Join(root, "images", "abs.png")); err != nil {
+	if err := os.Symlink(filepath.Join(root, "store", "real2.png"), filepath.Join(root, "images", "abs.png")); err != nil {
 		t.Fatal(err)
 	}
 	writeCSV(t, root, "metadata.csv", [][]string{{"file", "age", "gender", "ethnicity"},

@@ -3,6 +3,8 @@ package dataset
 import (
 	"fmt"
 	"math"
+	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -43,10 +45,22 @@ func mapValue(m map[string]string, raw string) string {
 }
 
 // stripExt drops a file name's extensions ("utk_1.jpg" → "utk_1",
-// "000001.jpg_face.jpg" → "000001").
+// "000001.jpg_face.jpg" → "000001"). APPA-REAL's ids are file names cut
+// this way; other adapters use idFromPath.
 func stripExt(name string) string {
 	if i := strings.IndexByte(name, '.'); i > 0 {
 		return name[:i]
 	}
 	return name
+}
+
+// idFromPath is the sample id of an image listed at path (relative to
+// the image folder): the cleaned path, slash separated, without its image
+// extension. "sub/../a.1.jpg" → "a.1"; "sub/x.jpg" and "x.jpg" stay apart.
+func idFromPath(p string) string {
+	c := path.Clean(filepath.ToSlash(p))
+	if isImageName(c) {
+		c = strings.TrimSuffix(c, path.Ext(c))
+	}
+	return c
 }

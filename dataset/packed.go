@@ -41,6 +41,7 @@ type PackWriter struct {
 	ids           []string
 	seen          map[string]struct{}
 	offset        int64
+	dropped       map[string]bool
 }
 
 // CreatePacked starts a packed-image file of height×width RGB images.
@@ -85,14 +86,67 @@ func (w *PackWriter) Append(id string, pixels []byte) error {
 	return nil
 }
 
-// Len is the number of images appended so far.
-func (w *PackWriter) Len() int { return len(w.ids) }
+// Len is the number of images appended so far and not dropped.
+func (w *PackWriter) Len() int { return len(w.ids) - len(w.dropped) }
+
+// Drop removes an appended image: Close leaves it out of the file. (Rows
+// found later to conflict with another are dropped; this is rare, so
+// Close then rewrites the file rather than every Append paying for it.)
+func (w *PackWriter) Drop(id string) {
+	if _, ok := w.seen[id]; !ok {
+		return
+	}
+	if w.dropped == nil {
+		w.dropped = map[string]bool{}
+	}
+	w.dropped[id] = true
+}
+
+// compact copies the kept images of the temporary file into a new one.
+func (w *PackWriter) compact() error {
+	nf, err := os.CreateTemp(filepath.Dir(w.path), "."+filepath.Base(w.path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		nf.Close()
+		os.Remove(nf.Name())
+		return err
+	}
+	if _, err := nf.Write(make([]byte, packedHeaderSize)); err != nil {
+		return fail(err)
+	}
+	buf := make([]byte, w.ImageBytes())
+	kept := make([]string, 0, len(w.ids)-len(w.dropped))
+	for i, id := range w.ids {
+		if w.dropped[id] {
+			continue
+		}
+		if _, err := w.tmp.ReadAt(buf, packedHeaderSize+int64(i)*int64(len(buf))); err != nil {
+			return fail(err)
+		}
+		if _, err := nf.Write(buf); err != nil {
+			return fail(err)
+		}
+		kept = append(kept, id)
+	}
+	w.tmp.Close()
+	os.Remove(w.tmp.Name())
+	w.tmp, w.ids, w.dropped = nf, kept, nil
+	w.offset = packedHeaderSize + int64(len(kept))*int64(len(buf))
+	return nil
+}
 
 // Close writes the index and header, syncs, and renames the file into place.
 func (w *PackWriter) Close() error {
 	fail := func(err error) error {
 		w.Abort()
 		return fmt.Errorf("packed images %s: %w", w.path, err)
+	}
+	if len(w.dropped) > 0 {
+		if err := w.compact(); err != nil {
+			return fail(err)
+		}
 	}
 	var buf []byte
 	for _, id := range w.ids {
@@ -148,7 +202,7 @@ type Packed struct {
 
 // OpenPacked memory-maps the packed-image file at path.
 func OpenPacked(path string) (*Packed, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("open packed images: %w", err)
 	}

@@ -3,7 +3,6 @@ package dataset
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -15,7 +14,7 @@ import (
 // every value as text, so Parquet metadata goes through the same column
 // and value mapping as CSV. Nulls become empty fields.
 func readParquetTable(ctx context.Context, path, name string) (*table, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("metadata %s: %w", name, err)
 	}

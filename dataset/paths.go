@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // imageRoot reads image files under a dataset root and refuses any path
@@ -59,7 +60,9 @@ func (r *imageRoot) localPath(listed string) (string, error) {
 // readFile reads the image at rel (from localPath), at most maxBytes. On
 // failure it returns the rejection reason with the error.
 func (r *imageRoot) readFile(rel string, maxBytes int64) ([]byte, string, error) {
-	f, err := r.root.Open(rel)
+	// O_NONBLOCK: opening a FIFO listed as an image must not wait for a
+	// writer; it is then refused below as not a regular file.
+	f, err := r.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ReasonMissingFile, errors.New("no such file")
@@ -126,9 +129,29 @@ func (r *imageRoot) openResolved(rel string) (*os.File, error) {
 	if in, err := filepath.Rel(r.real, resolved); err != nil || !filepath.IsLocal(in) {
 		return nil, &reasonError{ReasonPathEscapes, fmt.Errorf("symlink resolves to %s, outside the dataset root", resolved)}
 	}
-	f, err := os.Open(resolved)
+	f, err := os.OpenFile(resolved, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, &reasonError{ReasonUnreadable, err}
+	}
+	return f, nil
+}
+
+// openRegular opens a metadata or artifact file for reading, refusing
+// anything but a regular file without blocking on it (a FIFO in its place
+// would otherwise hang the run until killed).
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, st.Mode().Type())
 	}
 	return f, nil
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 )
@@ -29,18 +30,27 @@ func TestPredictionsSubjectRoundTrip(t *testing.T) {
 }
 
 // TestPredictionsWithoutSubject reads a table written before the subject
-// column existed.
+// column existed (the first eight columns of today's layout).
 func TestPredictionsWithoutSubject(t *testing.T) {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, predictionsSchemaV1)
+	old := arrow.NewSchema(PredictionsSchema.Fields()[:8], nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, old)
 	defer b.Release()
+	dict := func(i int, v string) {
+		db := b.Field(i).(*array.BinaryDictionaryBuilder)
+		if v == "" {
+			db.AppendNull()
+		} else if err := db.AppendString(v); err != nil {
+			t.Fatal(err)
+		}
+	}
 	b.Field(0).(*array.StringBuilder).Append("x")
-	appendDict(b.Field(1), SplitTest)
+	dict(1, SplitTest)
 	b.Field(2).(*array.Float64Builder).Append(40)
 	b.Field(3).(*array.Float64Builder).Append(42)
-	appendDict(b.Field(4), "male")
-	appendDict(b.Field(5), "")
-	appendDict(b.Field(6), "")
-	appendDict(b.Field(7), "")
+	dict(4, "male")
+	dict(5, "")
+	dict(6, "")
+	dict(7, "")
 	rec := b.NewRecord()
 	defer rec.Release()
 	path := filepath.Join(t.TempDir(), "old.arrow")

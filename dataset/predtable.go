@@ -8,6 +8,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"fairage/internal/arrowtab"
 )
 
 // AgeGroupLabels names the age groups of inner edges e1 < e2 < … the way
@@ -219,9 +221,9 @@ func PredictionTableFromRecord(rec arrow.Record) (*PredictionTable, error) {
 		if !ok {
 			return nil, fmt.Errorf("predictions table: extra column %q is %s, expected a string dictionary", f.Name, f.Type)
 		}
-		words, ok := dict.Dictionary().(*array.String)
-		if !ok {
-			return nil, fmt.Errorf("predictions table: extra column %q has %s values, expected strings", f.Name, dict.Dictionary().DataType())
+		words, err := arrowtab.CheckDictionary(dict)
+		if err != nil {
+			return nil, fmt.Errorf("predictions table: extra column %q: %w", f.Name, err)
 		}
 		col := AttrColumn{Name: f.Name}
 		if j := f.Metadata.FindKey(levelsMeta); j >= 0 {

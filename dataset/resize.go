@@ -160,6 +160,10 @@ func (r *resizer) toRGB(img image.Image, dst []byte) {
 	}
 }
 
+// maxKeptConversion bounds the conversion buffer a worker keeps between
+// images (16 MiB: a 2000×2000 image).
+const maxKeptConversion = 16 << 20
+
 // rgba returns the sr part of img as RGBA. The kernel scalers convert
 // YCbCr (every JPEG) to RGB once per filter tap, which made resizing cost
 // four times the JPEG decode; converting each pixel once first, with the
@@ -168,7 +172,20 @@ func (r *resizer) rgba(img image.Image, sr image.Rectangle) *image.RGBA {
 	if src, ok := img.(*image.RGBA); ok {
 		return src.SubImage(sr).(*image.RGBA)
 	}
+	// An opaque NRGBA image (what PNG's decoder returns for RGBA files
+	// without transparency) has the same bytes as RGBA: no copy, which
+	// halves the memory of a large PNG.
+	if src, ok := img.(*image.NRGBA); ok && src.Opaque() {
+		return (&image.RGBA{Pix: src.Pix, Stride: src.Stride, Rect: src.Rect}).SubImage(sr).(*image.RGBA)
+	}
 	w, h := sr.Dx(), sr.Dy()
+	if 4*w*h > maxKeptConversion {
+		// A rare huge image: its buffer is not kept for the rest of the
+		// ingest (memory is bounded by the pixels in flight).
+		big := image.NewRGBA(image.Rect(0, 0, w, h))
+		stddraw.Draw(big, big.Rect, img, sr.Min, stddraw.Src)
+		return big
+	}
 	if cap(r.conv.Pix) < 4*w*h {
 		r.conv.Pix = make([]uint8, 4*w*h)
 	}

@@ -1,12 +1,11 @@
 package dataset
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"fairage/internal/arrowtab"
 )
 
 // Split names used in the samples and predictions tables.
@@ -51,15 +50,21 @@ type Sample struct {
 // Attr returns the value of a groupable attribute by name ("" when unknown
 // or when name is not an attribute).
 func (s *Sample) Attr(name string) string {
+	return attrValue(name, s.Gender, s.Ethnicity, s.Expression, s.AgeGroup)
+}
+
+// attrValue is the one mapping from attribute names to the fields that
+// samples and predictions both carry.
+func attrValue(name, gender, ethnicity, expression, ageGroup string) string {
 	switch name {
 	case AttrGender:
-		return s.Gender
+		return gender
 	case AttrEthnicity:
-		return s.Ethnicity
+		return ethnicity
 	case AttrExpression:
-		return s.Expression
+		return expression
 	case AttrAgeGroup:
-		return s.AgeGroup
+		return ageGroup
 	}
 	return ""
 }
@@ -69,75 +74,26 @@ func IsAttribute(name string) bool {
 	return slices.Contains(Attributes, name)
 }
 
-var dictString = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+// samplesTable declares the samples table (ARCHITECTURE.md §3) once: its
+// schema, writer and reader.
+var samplesTable = arrowtab.New("samples",
+	arrowtab.String("id", false, func(s *Sample) *string { return &s.ID }),
+	arrowtab.Dict("split", false, func(s *Sample) *string { return &s.Split }),
+	arrowtab.String("path", false, func(s *Sample) *string { return &s.Path }),
+	arrowtab.Float64("age", func(s *Sample) *float64 { return &s.Age }),
+	arrowtab.NullFloat64("real_age", false, func(s *Sample) *float64 { return &s.RealAge }),
+	arrowtab.Dict(AttrGender, true, func(s *Sample) *string { return &s.Gender }),
+	arrowtab.Dict(AttrEthnicity, true, func(s *Sample) *string { return &s.Ethnicity }),
+	arrowtab.Dict(AttrExpression, true, func(s *Sample) *string { return &s.Expression }),
+	arrowtab.Dict(AttrAgeGroup, true, func(s *Sample) *string { return &s.AgeGroup }),
+	arrowtab.Int32("width", func(s *Sample) *int32 { return &s.Width }),
+	arrowtab.Int32("height", func(s *Sample) *int32 { return &s.Height }),
+	arrowtab.String("sha256", false, func(s *Sample) *string { return &s.SHA256 }),
+	arrowtab.String("near_dup_group", true, func(s *Sample) *string { return &s.NearDupGroup }),
+)
 
-// SamplesSchema is the Arrow schema of the samples table (ARCHITECTURE.md §3).
-var SamplesSchema = arrow.NewSchema([]arrow.Field{
-	{Name: "id", Type: arrow.BinaryTypes.String},
-	{Name: "split", Type: dictString},
-	{Name: "path", Type: arrow.BinaryTypes.String},
-	{Name: "age", Type: arrow.PrimitiveTypes.Float64},
-	{Name: "real_age", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
-	{Name: "gender", Type: dictString, Nullable: true},
-	{Name: "ethnicity", Type: dictString, Nullable: true},
-	{Name: "expression", Type: dictString, Nullable: true},
-	{Name: "age_group", Type: dictString, Nullable: true},
-	{Name: "width", Type: arrow.PrimitiveTypes.Int32},
-	{Name: "height", Type: arrow.PrimitiveTypes.Int32},
-	{Name: "sha256", Type: arrow.BinaryTypes.String},
-	{Name: "near_dup_group", Type: arrow.BinaryTypes.String, Nullable: true},
-}, nil)
-
-// SamplesToRecord builds a samples record; the caller releases it.
-func SamplesToRecord(samples []Sample) arrow.Record {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, SamplesSchema)
-	defer b.Release()
-	for i := range samples {
-		s := &samples[i]
-		b.Field(0).(*array.StringBuilder).Append(s.ID)
-		appendDict(b.Field(1), s.Split)
-		b.Field(2).(*array.StringBuilder).Append(s.Path)
-		b.Field(3).(*array.Float64Builder).Append(s.Age)
-		appendFloatOrNull(b.Field(4), s.RealAge)
-		appendDict(b.Field(5), s.Gender)
-		appendDict(b.Field(6), s.Ethnicity)
-		appendDict(b.Field(7), s.Expression)
-		appendDict(b.Field(8), s.AgeGroup)
-		b.Field(9).(*array.Int32Builder).Append(s.Width)
-		b.Field(10).(*array.Int32Builder).Append(s.Height)
-		b.Field(11).(*array.StringBuilder).Append(s.SHA256)
-		appendStringOrNull(b.Field(12), s.NearDupGroup)
-	}
-	return b.NewRecord()
-}
-
-// SamplesFromRecord decodes a samples record, checking its schema.
-func SamplesFromRecord(rec arrow.Record) ([]Sample, error) {
-	if err := checkSchema(rec.Schema(), SamplesSchema); err != nil {
-		return nil, fmt.Errorf("samples table: %w", err)
-	}
-	n := int(rec.NumRows())
-	out := make([]Sample, n)
-	cols := rec.Columns()
-	for i := 0; i < n; i++ {
-		out[i] = Sample{
-			ID:           cols[0].(*array.String).Value(i),
-			Split:        dictValue(cols[1], i),
-			Path:         cols[2].(*array.String).Value(i),
-			Age:          cols[3].(*array.Float64).Value(i),
-			RealAge:      floatOrNaN(cols[4], i),
-			Gender:       dictValue(cols[5], i),
-			Ethnicity:    dictValue(cols[6], i),
-			Expression:   dictValue(cols[7], i),
-			AgeGroup:     dictValue(cols[8], i),
-			Width:        cols[9].(*array.Int32).Value(i),
-			Height:       cols[10].(*array.Int32).Value(i),
-			SHA256:       cols[11].(*array.String).Value(i),
-			NearDupGroup: stringOrEmpty(cols[12], i),
-		}
-	}
-	return out, nil
-}
+// SamplesSchema is the Arrow schema of the samples table.
+var SamplesSchema = samplesTable.Schema()
 
 // Rejection is one row of the rejected table: an input row or file that was
 // not ingested, and why.
@@ -149,47 +105,16 @@ type Rejection struct {
 	Detail string // human-readable detail
 }
 
+var rejectedTable = arrowtab.New("rejected",
+	arrowtab.String("source", false, func(r *Rejection) *string { return &r.Source }),
+	arrowtab.Int64("row", func(r *Rejection) *int64 { return &r.Row }),
+	arrowtab.String("id", false, func(r *Rejection) *string { return &r.ID }),
+	arrowtab.Dict("reason", false, func(r *Rejection) *string { return &r.Reason }),
+	arrowtab.String("detail", false, func(r *Rejection) *string { return &r.Detail }),
+)
+
 // RejectedSchema is the Arrow schema of the rejected table.
-var RejectedSchema = arrow.NewSchema([]arrow.Field{
-	{Name: "source", Type: arrow.BinaryTypes.String},
-	{Name: "row", Type: arrow.PrimitiveTypes.Int64},
-	{Name: "id", Type: arrow.BinaryTypes.String},
-	{Name: "reason", Type: dictString},
-	{Name: "detail", Type: arrow.BinaryTypes.String},
-}, nil)
-
-// RejectionsToRecord builds a rejected record; the caller releases it.
-func RejectionsToRecord(rows []Rejection) arrow.Record {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, RejectedSchema)
-	defer b.Release()
-	for _, r := range rows {
-		b.Field(0).(*array.StringBuilder).Append(r.Source)
-		b.Field(1).(*array.Int64Builder).Append(r.Row)
-		b.Field(2).(*array.StringBuilder).Append(r.ID)
-		appendDict(b.Field(3), r.Reason)
-		b.Field(4).(*array.StringBuilder).Append(r.Detail)
-	}
-	return b.NewRecord()
-}
-
-// RejectionsFromRecord decodes a rejected record.
-func RejectionsFromRecord(rec arrow.Record) ([]Rejection, error) {
-	if err := checkSchema(rec.Schema(), RejectedSchema); err != nil {
-		return nil, fmt.Errorf("rejected table: %w", err)
-	}
-	cols := rec.Columns()
-	out := make([]Rejection, rec.NumRows())
-	for i := range out {
-		out[i] = Rejection{
-			Source: cols[0].(*array.String).Value(i),
-			Row:    cols[1].(*array.Int64).Value(i),
-			ID:     cols[2].(*array.String).Value(i),
-			Reason: dictValue(cols[3], i),
-			Detail: cols[4].(*array.String).Value(i),
-		}
-	}
-	return out, nil
-}
+var RejectedSchema = rejectedTable.Schema()
 
 // PlanRow is one row of the balance plan: a training example to draw.
 // Copy 0 is the original; copies above 0 are oversampled duplicates that
@@ -202,44 +127,15 @@ type PlanRow struct {
 	Weight   float64
 }
 
+var planTable = arrowtab.New("plan",
+	arrowtab.String("sample_id", false, func(r *PlanRow) *string { return &r.SampleID }),
+	arrowtab.Int32("copy", func(r *PlanRow) *int32 { return &r.Copy }),
+	arrowtab.Uint64("aug_seed", func(r *PlanRow) *uint64 { return &r.AugSeed }),
+	arrowtab.Float64("weight", func(r *PlanRow) *float64 { return &r.Weight }),
+)
+
 // PlanSchema is the Arrow schema of the plan table.
-var PlanSchema = arrow.NewSchema([]arrow.Field{
-	{Name: "sample_id", Type: arrow.BinaryTypes.String},
-	{Name: "copy", Type: arrow.PrimitiveTypes.Int32},
-	{Name: "aug_seed", Type: arrow.PrimitiveTypes.Uint64},
-	{Name: "weight", Type: arrow.PrimitiveTypes.Float64},
-}, nil)
-
-// PlanToRecord builds a plan record; the caller releases it.
-func PlanToRecord(rows []PlanRow) arrow.Record {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, PlanSchema)
-	defer b.Release()
-	for _, r := range rows {
-		b.Field(0).(*array.StringBuilder).Append(r.SampleID)
-		b.Field(1).(*array.Int32Builder).Append(r.Copy)
-		b.Field(2).(*array.Uint64Builder).Append(r.AugSeed)
-		b.Field(3).(*array.Float64Builder).Append(r.Weight)
-	}
-	return b.NewRecord()
-}
-
-// PlanFromRecord decodes a plan record.
-func PlanFromRecord(rec arrow.Record) ([]PlanRow, error) {
-	if err := checkSchema(rec.Schema(), PlanSchema); err != nil {
-		return nil, fmt.Errorf("plan table: %w", err)
-	}
-	cols := rec.Columns()
-	out := make([]PlanRow, rec.NumRows())
-	for i := range out {
-		out[i] = PlanRow{
-			SampleID: cols[0].(*array.String).Value(i),
-			Copy:     cols[1].(*array.Int32).Value(i),
-			AugSeed:  cols[2].(*array.Uint64).Value(i),
-			Weight:   cols[3].(*array.Float64).Value(i),
-		}
-	}
-	return out, nil
-}
+var PlanSchema = planTable.Schema()
 
 // Prediction is one row of the predictions table: the contract between any
 // model and the analysis.
@@ -263,94 +159,53 @@ type Prediction struct {
 
 // Attr returns the value of a groupable attribute by name.
 func (p *Prediction) Attr(name string) string {
-	switch name {
-	case AttrGender:
-		return p.Gender
-	case AttrEthnicity:
-		return p.Ethnicity
-	case AttrExpression:
-		return p.Expression
-	case AttrAgeGroup:
-		return p.AgeGroup
-	}
-	return ""
+	return attrValue(name, p.Gender, p.Ethnicity, p.Expression, p.AgeGroup)
 }
+
+// predictionsTable declares the predictions table. Files written before
+// the subject column existed still read, with every Subject "".
+var predictionsTable = arrowtab.New("predictions",
+	arrowtab.String("id", false, func(p *Prediction) *string { return &p.ID }),
+	arrowtab.Dict("split", false, func(p *Prediction) *string { return &p.Split }),
+	arrowtab.Float64("y_true", func(p *Prediction) *float64 { return &p.YTrue }),
+	arrowtab.Float64("y_pred", func(p *Prediction) *float64 { return &p.YPred }),
+	arrowtab.Dict(AttrGender, true, func(p *Prediction) *string { return &p.Gender }),
+	arrowtab.Dict(AttrEthnicity, true, func(p *Prediction) *string { return &p.Ethnicity }),
+	arrowtab.Dict(AttrExpression, true, func(p *Prediction) *string { return &p.Expression }),
+	arrowtab.Dict(AttrAgeGroup, true, func(p *Prediction) *string { return &p.AgeGroup }),
+	arrowtab.Dict("subject", true, func(p *Prediction) *string { return &p.Subject }).Optional(),
+)
 
 // PredictionsSchema is the Arrow schema of the predictions table.
-var PredictionsSchema = arrow.NewSchema([]arrow.Field{
-	{Name: "id", Type: arrow.BinaryTypes.String},
-	{Name: "split", Type: dictString},
-	{Name: "y_true", Type: arrow.PrimitiveTypes.Float64},
-	{Name: "y_pred", Type: arrow.PrimitiveTypes.Float64},
-	{Name: "gender", Type: dictString, Nullable: true},
-	{Name: "ethnicity", Type: dictString, Nullable: true},
-	{Name: "expression", Type: dictString, Nullable: true},
-	{Name: "age_group", Type: dictString, Nullable: true},
-	{Name: "subject", Type: dictString, Nullable: true},
-}, nil)
+var PredictionsSchema = predictionsTable.Schema()
 
-// predictionsSchemaV1 is the predictions table before the subject column:
-// files written by earlier builds still read, with every Subject "".
-var predictionsSchemaV1 = arrow.NewSchema(PredictionsSchema.Fields()[:8], nil)
+// The record builders and decoders of every table, for callers that hold
+// records rather than files (the decoders read by column name and never
+// panic on bad buffers).
+
+// SamplesToRecord builds a samples record; the caller releases it.
+func SamplesToRecord(rows []Sample) arrow.Record { return samplesTable.Record(rows) }
+
+// SamplesFromRecord decodes a samples record.
+func SamplesFromRecord(rec arrow.Record) ([]Sample, error) { return samplesTable.Decode(rec) }
+
+// RejectionsToRecord builds a rejected record; the caller releases it.
+func RejectionsToRecord(rows []Rejection) arrow.Record { return rejectedTable.Record(rows) }
+
+// RejectionsFromRecord decodes a rejected record.
+func RejectionsFromRecord(rec arrow.Record) ([]Rejection, error) { return rejectedTable.Decode(rec) }
+
+// PlanToRecord builds a plan record; the caller releases it.
+func PlanToRecord(rows []PlanRow) arrow.Record { return planTable.Record(rows) }
+
+// PlanFromRecord decodes a plan record.
+func PlanFromRecord(rec arrow.Record) ([]PlanRow, error) { return planTable.Decode(rec) }
 
 // PredictionsToRecord builds a predictions record; the caller releases it.
-func PredictionsToRecord(rows []Prediction) arrow.Record {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, PredictionsSchema)
-	defer b.Release()
-	for _, p := range rows {
-		b.Field(0).(*array.StringBuilder).Append(p.ID)
-		appendDict(b.Field(1), p.Split)
-		b.Field(2).(*array.Float64Builder).Append(p.YTrue)
-		b.Field(3).(*array.Float64Builder).Append(p.YPred)
-		appendDict(b.Field(4), p.Gender)
-		appendDict(b.Field(5), p.Ethnicity)
-		appendDict(b.Field(6), p.Expression)
-		appendDict(b.Field(7), p.AgeGroup)
-		appendDict(b.Field(8), p.Subject)
-	}
-	return b.NewRecord()
-}
+func PredictionsToRecord(rows []Prediction) arrow.Record { return predictionsTable.Record(rows) }
 
 // PredictionsFromRecord decodes a predictions record, with or without the
 // subject column.
 func PredictionsFromRecord(rec arrow.Record) ([]Prediction, error) {
-	hasSubject := rec.Schema().HasField("subject")
-	want := PredictionsSchema
-	if !hasSubject {
-		want = predictionsSchemaV1
-	}
-	if err := checkSchema(rec.Schema(), want); err != nil {
-		return nil, fmt.Errorf("predictions table: %w", err)
-	}
-	cols := rec.Columns()
-	out := make([]Prediction, rec.NumRows())
-	for i := range out {
-		out[i] = Prediction{
-			ID:         cols[0].(*array.String).Value(i),
-			Split:      dictValue(cols[1], i),
-			YTrue:      cols[2].(*array.Float64).Value(i),
-			YPred:      cols[3].(*array.Float64).Value(i),
-			Gender:     dictValue(cols[4], i),
-			Ethnicity:  dictValue(cols[5], i),
-			Expression: dictValue(cols[6], i),
-			AgeGroup:   dictValue(cols[7], i),
-		}
-		if hasSubject {
-			out[i].Subject = dictValue(cols[8], i)
-		}
-	}
-	return out, nil
-}
-
-func checkSchema(got, want *arrow.Schema) error {
-	for _, f := range want.Fields() {
-		idx := got.FieldIndices(f.Name)
-		if len(idx) == 0 {
-			return fmt.Errorf("missing column %q", f.Name)
-		}
-	}
-	if !got.Equal(want) {
-		return fmt.Errorf("schema is %s, expected %s", got, want)
-	}
-	return nil
+	return predictionsTable.Decode(rec)
 }

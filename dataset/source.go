@@ -90,11 +90,21 @@ type Problem struct {
 
 // Rejection reasons, the values of Rejection.Reason.
 const (
-	ReasonMalformedRow    = "malformed_row"     // wrong field count, unparseable CSV line, empty required field
-	ReasonInvalidAge      = "invalid_age"       // age text is not a number
-	ReasonAgeOutOfRange   = "age_out_of_range"  // age outside [MinAge, MaxAge]
-	ReasonUnknownValue    = "unknown_value"     // attribute value not in the allowed set
-	ReasonDuplicateID     = "duplicate_id"      // id already used by an earlier row
+	ReasonMalformedRow  = "malformed_row"    // wrong field count, unparseable CSV line, empty required field
+	ReasonInvalidAge    = "invalid_age"      // age text is not a number
+	ReasonAgeOutOfRange = "age_out_of_range" // age outside [MinAge, MaxAge]
+	ReasonUnknownValue  = "unknown_value"    // attribute value not in the allowed set
+	ReasonDuplicateID   = "duplicate_id"     // id already used by an earlier row
+	// ReasonDuplicateFile: the image (same cleaned path, or byte-identical
+	// content) of an earlier row with the same labels; the earlier row is
+	// kept.
+	ReasonDuplicateFile = "duplicate_file"
+	// ReasonConflictingDuplicate: one image listed by several rows with
+	// different labels; every such row is rejected.
+	ReasonConflictingDuplicate = "conflicting_duplicate"
+	// ReasonImageTooSmall: a side below data.min_side (a 1×1 image would
+	// be upscaled into a meaningless training example).
+	ReasonImageTooSmall   = "image_too_small"
 	ReasonUnparseableName = "unparseable_name"  // UTKFace file name without age_gender_race
 	ReasonUnmatchedRow    = "unmatched_row"     // APPA-REAL category row with no age row
 	ReasonMissingFile     = "missing_file"      // image file does not exist

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -81,7 +80,7 @@ func (t *table) rowProblem(r *tableRow) *Problem {
 
 // readCSVTable reads a delimited text file. name is used in messages.
 func readCSVTable(path, name string, comma rune) (*table, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("metadata %s: %w", name, err)
 	}

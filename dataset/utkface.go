@@ -79,8 +79,9 @@ var fileNameColumns = &Columns{ID: "file name", File: "file name", Age: "file na
 // OpenUTKFace reads a folder of UTKFace crops. Labels come from a metadata
 // CSV (the layout of the shared development set: images/ plus
 // metadata.csv) or from UTKFace's file names,
-// age_gender_race_date.jpg.chip.jpg. Sample ids are file names without
-// extensions.
+// age_gender_race_date.jpg.chip.jpg. Sample ids are the cleaned paths
+// relative to the image folder without the image extension ("sub/x.jpg"
+// → "sub/x", "a.1.jpg" → "a.1").
 func OpenUTKFace(root string, opts UTKFaceOptions) (Source, error) {
 	if st, err := os.Stat(root); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("utkface: dataset folder %s: not found or not a folder", root)
@@ -146,7 +147,7 @@ func utkMetadataRecords(root string, opts UTKFaceOptions) ([]Record, error) {
 	for i := range t.rows {
 		row := &t.rows[i]
 		file := row.field(cols[0])
-		r := Record{Source: t.name, Row: row.num, ID: stripExt(path.Base(file)), RealAge: math.NaN(),
+		r := Record{Source: t.name, Row: row.num, ID: idFromPath(file), RealAge: math.NaN(),
 			Columns: metadataColumns, Problem: t.rowProblem(row)}
 		if r.Problem == nil && file == "" {
 			r.Problem = &Problem{ReasonMalformedRow, "column file: the file name is empty"}
@@ -177,7 +178,7 @@ func utkFileNameRecords(root, images string) ([]Record, error) {
 			continue
 		}
 		file := path.Join(source, name)
-		r := Record{Source: file, ID: stripExt(name), File: file, RealAge: math.NaN(), Columns: fileNameColumns}
+		r := Record{Source: file, ID: utkFileNameID(name), File: file, RealAge: math.NaN(), Columns: fileNameColumns}
 		parts := strings.Split(name, "_")
 		if len(parts) < 4 {
 			r.Problem = &Problem{ReasonUnparseableName, fmt.Sprintf("file name %q is not age_gender_race_date.jpg", name)}
@@ -192,6 +193,17 @@ func utkFileNameRecords(root, images string) ([]Record, error) {
 		return nil, fmt.Errorf("images folder %s has no .jpg, .jpeg or .png files", filepath.Join(root, images))
 	}
 	return out, nil
+}
+
+// utkFileNameID is the id of a file named in UTKFace's convention: the
+// name without its ".jpg.chip.jpg" suffix (UTKFace's aligned crops), or
+// else without its image extension.
+func utkFileNameID(name string) string {
+	const chip = ".jpg.chip.jpg"
+	if len(name) > len(chip) && strings.EqualFold(name[len(name)-len(chip):], chip) {
+		return name[:len(name)-len(chip)]
+	}
+	return idFromPath(name)
 }
 
 // joinListed puts a listed file name under a folder without cleaning it,

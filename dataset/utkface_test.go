@@ -90,15 +90,14 @@ func TestUTKFaceRealIngest(t *testing.T) {
 
 func TestUTKFaceFileNameLabels(t *testing.T) {
 	root := t.TempDir()
-	img := encodeJPEG(t, solid(20, 20, color.RGBA{90, 80, 70, 255}))
-	for _, name := range []string{
+	for i, name := range []string{
 		"25_0_0_20170116174525125.jpg.chip.jpg",
 		"3_1_2_20161219140530307.jpg.chip.jpg",
 		"61_1_20170109142408075.jpg.chip.jpg", // no race field, as in the real set
 		"40_1_7_20170101000000000.jpg.chip.jpg",
 		"x_0_1_20170101000000000.jpg.chip.jpg",
 	} {
-		writeFile(t, root, name, img)
+		writeFile(t, root, name, encodeJPEG(t, solid(20, 20, color.RGBA{90, uint8(40 * i), 70, 255})))
 	}
 	writeFile(t, root, "README.txt", []byte("not an image"))
 	src, err := OpenUTKFace(root, UTKFaceOptions{})

@@ -3,8 +3,10 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"fairage/internal/atomicfile"
@@ -22,9 +24,13 @@ type entryMeta struct {
 	Fingerprint  string      `json:"fingerprint"`
 	Inputs       fingerprint `json:"inputs"`
 	OutputDigest string      `json:"output_digest"`
-	Stats        Stats       `json:"stats"`
-	DurationS    float64     `json:"duration_s"`
-	Created      time.Time   `json:"created"`
+	// Files are the output's files as committed; reuse checks them.
+	// Entries of older builds lack them and are checked against
+	// OutputDigest.
+	Files     []FileDigest `json:"files"`
+	Stats     Stats        `json:"stats"`
+	DurationS float64      `json:"duration_s"`
+	Created   time.Time    `json:"created"`
 }
 
 type cache struct{ root string }
@@ -35,17 +41,35 @@ func (c cache) lockPath(stage, fp string) string {
 	return filepath.Join(c.root, stage, "."+fp+".lock")
 }
 
-// lookup returns the meta of a finished entry, if present and intact.
+// lookup returns the meta of a finished entry, if present and readable
+// (its files are checked by verifyEntry).
 func (c cache) lookup(stage, fp string) (*entryMeta, bool) {
-	b, err := os.ReadFile(filepath.Join(c.entry(stage, fp), metaFile))
-	if err != nil {
+	m, err := readEntryMeta(c.entry(stage, fp))
+	if err != nil || m.Fingerprint != fp {
 		return nil, false
+	}
+	return m, true
+}
+
+// readEntryMeta reads the meta file of the entry folder dir.
+func readEntryMeta(dir string) (*entryMeta, error) {
+	path := filepath.Join(dir, metaFile)
+	st, err := os.Lstat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cache entry %s: %w", dir, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("cache entry %s: %s is not a regular file", dir, metaFile)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cache entry %s: %w", dir, err)
 	}
 	var m entryMeta
-	if json.Unmarshal(b, &m) != nil || m.Fingerprint != fp {
-		return nil, false
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("cache entry %s: %s: %w", dir, metaFile, err)
 	}
-	return &m, true
+	return &m, nil
 }
 
 // scratch is the folder a stage may keep across failed attempts.
@@ -87,6 +111,74 @@ func (c cache) sweepTemps(stage, fp string) {
 	for _, m := range matches {
 		os.RemoveAll(m)
 	}
+}
+
+// scratchMaxAge is how long the scratch folder of an interrupted stage is
+// kept for --resume when nothing uses it.
+const scratchMaxAge = 7 * 24 * time.Hour
+
+// sweepStale removes, across the cache, what killed runs left behind and
+// no live run holds: every temporary folder, and every scratch folder
+// whose output was committed after all or that was last touched more than
+// scratchMaxAge ago (a younger one may still be resumed with --resume).
+// It returns how many folders and bytes it removed, and how many scratch
+// folders it kept for --resume.
+func (c cache) sweepStale(who string) (removed int, bytes int64, kept int) {
+	stages, _ := os.ReadDir(c.root)
+	for _, sd := range stages {
+		if !sd.IsDir() {
+			continue
+		}
+		dir := filepath.Join(c.root, sd.Name())
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			var fp string
+			scratch := false
+			switch name := e.Name(); {
+			case !e.IsDir():
+				continue
+			case strings.HasPrefix(name, ".tmp-"):
+				fp, _, _ = strings.Cut(strings.TrimPrefix(name, ".tmp-"), "-")
+			case strings.HasPrefix(name, ".scratch-"):
+				fp, scratch = strings.TrimPrefix(name, ".scratch-"), true
+			default:
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
+			if scratch {
+				_, committed := c.lookup(sd.Name(), fp)
+				info, err := e.Info()
+				if err != nil || (!committed && time.Since(info.ModTime()) < scratchMaxAge) {
+					kept++
+					continue
+				}
+			}
+			l, err := tryLock(c.lockPath(sd.Name(), fp), who)
+			if err != nil {
+				continue // a live run owns it
+			}
+			n := folderBytes(path)
+			if os.RemoveAll(path) == nil {
+				removed++
+				bytes += n
+			}
+			l.unlock()
+		}
+	}
+	return removed, bytes, kept
+}
+
+func folderBytes(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // link points runDir/<stage> at the cache entry with a relative symlink.

@@ -1,13 +1,11 @@
 package pipeline
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -63,41 +61,6 @@ func (f fingerprint) explainChange(old fingerprint) string {
 	return strings.Join(why, ", ")
 }
 
-// dirDigest hashes every regular file under dir (relative names and
-// contents), skipping the cache's own metadata.
-func dirDigest(dir string) (string, error) {
-	h := sha256.New()
-	var files []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() && d.Name() != metaFile {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("digest %s: %w", dir, err)
-	}
-	sort.Strings(files)
-	buf := make([]byte, 1<<20)
-	for _, p := range files {
-		rel, _ := filepath.Rel(dir, p)
-		fmt.Fprintf(h, "%s\x00", filepath.ToSlash(rel))
-		f, err := os.Open(p)
-		if err != nil {
-			return "", fmt.Errorf("digest %s: %w", p, err)
-		}
-		_, err = io.CopyBuffer(h, f, buf)
-		f.Close()
-		if err != nil {
-			return "", fmt.Errorf("digest %s: %w", p, err)
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))[:24], nil
-}
-
 // FilesDigest hashes a set of files for ExternalInputs: small files by
 // content, large ones (images) by name, size and modification time, which
 // is what a changed dataset changes while keeping the check fast.
@@ -115,12 +78,18 @@ func FilesDigest(paths []string, contentLimit int64) (string, error) {
 			fmt.Fprintf(h, "%s dir\n", p)
 			continue
 		}
+		if !st.Mode().IsRegular() {
+			// A FIFO or device is never opened: reading one blocks or
+			// never ends.
+			fmt.Fprintf(h, "%s %s\n", p, st.Mode().Type())
+			continue
+		}
 		if st.Size() <= contentLimit {
-			b, err := os.ReadFile(p)
-			if err != nil {
+			fh := sha256.New()
+			if _, err := hashFile(context.Background(), p, fh, make([]byte, 64<<10)); err != nil {
 				return "", fmt.Errorf("digest %s: %w", p, err)
 			}
-			fmt.Fprintf(h, "%s %x\n", p, sha256.Sum256(b))
+			fmt.Fprintf(h, "%s %x\n", p, fh.Sum(nil))
 			continue
 		}
 		fmt.Fprintf(h, "%s %d %d\n", p, st.Size(), st.ModTime().UnixNano())

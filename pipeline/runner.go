@@ -121,11 +121,18 @@ func (r *Runner) Run(ctx context.Context, opts RunOptions) (*Manifest, error) {
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, fmt.Errorf("run folder %s: %w", runDir, err)
 	}
-	lock, err := tryLock(filepath.Join(runDir, ".lock"))
+	lock, err := tryLock(filepath.Join(runDir, ".lock"), holderLabel(opts.Name))
 	if err != nil {
 		return nil, fmt.Errorf("run %s is busy: %w", opts.Name, err)
 	}
 	defer lock.unlock()
+	if n, b, kept := opts.cache().sweepStale(holderLabel(opts.Name)); n > 0 || kept > 0 {
+		msg := fmt.Sprintf("cache: removed %d folders (%.1f MB) left by interrupted runs", n, float64(b)/1e6)
+		if kept > 0 {
+			msg += fmt.Sprintf("; kept %d scratch folders of interrupted stages for --resume (removed once %s old)", kept, scratchMaxAge)
+		}
+		fmt.Fprintln(opts.Log, msg)
+	}
 
 	m := r.newManifest(opts)
 	if err := m.write(runDir); err != nil {
@@ -265,7 +272,21 @@ func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) erro
 		rec := StageRecord{Name: st.Name(), Fingerprint: sum, ConfigDigest: fp.ConfigDigest,
 			Inputs: fp.Inputs, External: fp.External, Output: st.Name()}
 		meta, cached := c.lookup(st.Name(), sum)
-		if !selected || (cached && !forced) {
+		reuse := !selected || (cached && !forced)
+		changed := ""
+		if reuse && cached {
+			// Never use an output whose files are not those committed.
+			if err := verifyEntry(ctx, c.entry(st.Name(), sum), meta); err != nil {
+				var ce *CorruptError
+				if !errors.As(err, &ce) {
+					return err
+				}
+				changed = "stale: " + ce.Error()
+				fmt.Fprintf(opts.Log, "%-9s %s; recomputing\n", st.Name(), changed)
+				cached, reuse = false, false
+			}
+		}
+		if reuse {
 			if !cached {
 				return fmt.Errorf("stage %s: its output is not built yet, and --only %s does not run it; run without --only (or with --from %s)", st.Name(), opts.Only, st.Name())
 			}
@@ -274,10 +295,13 @@ func (r *Runner) execute(ctx context.Context, opts RunOptions, m *Manifest) erro
 			}
 		} else {
 			rec.Reason = runReason(c, runDir, fp, sum, cached, forced)
+			if changed != "" {
+				rec.Reason = changed
+			}
 			if always {
 				rec.Reason = "runs every time (its output describes this run)"
 			}
-			if err := r.compute(ctx, st, &rec, fp, outputs, opts, m); err != nil {
+			if err := r.compute(ctx, st, &rec, fp, outputs, opts, m, forced || changed != ""); err != nil {
 				m.Stages = append(m.Stages, rec)
 				return fmt.Errorf("stage %s: %w", st.Name(), err)
 			}
@@ -317,17 +341,31 @@ func (r *Runner) reuse(rec *StageRecord, meta *entryMeta, selected bool, opts Ru
 }
 
 // compute runs a stage into the cache and links its output into the run
-// folder; on failure rec says why.
-func (r *Runner) compute(ctx context.Context, st Stage, rec *StageRecord, fp fingerprint, outputs map[string]string, opts RunOptions, m *Manifest) error {
+// folder; on failure rec says why. When another run is computing the same
+// output, compute waits for it and reuses its result unless recompute is
+// set (a forced run, or an entry found changed).
+func (r *Runner) compute(ctx context.Context, st Stage, rec *StageRecord, fp fingerprint, outputs map[string]string, opts RunOptions, m *Manifest, recompute bool) error {
 	fmt.Fprintf(opts.Log, "%-9s running: %s\n", rec.Name, rec.Reason)
-	meta, err := r.runStage(ctx, st, rec.Fingerprint, fp, outputs, opts, m)
+	res, err := r.runStage(ctx, st, rec.Fingerprint, fp, outputs, opts, m, recompute)
 	if err != nil {
 		rec.Status = StageFailed
 		if errors.Is(err, context.Canceled) {
 			rec.Status = StageInterrupted
 		}
 		rec.Reason = err.Error()
+		rec.Stats = res.stats
+		rec.DurationS = res.seconds
 		return err
+	}
+	meta := res.meta
+	if res.waitedFor != "" {
+		rec.Status, rec.OutputDigest, rec.Stats, rec.ComputedS = StageSkipped, meta.OutputDigest, meta.Stats, meta.DurationS
+		rec.Reason = "computed by another run (" + res.waitedFor + ") while this one waited; reusing its output " + rec.Fingerprint
+		if err := link(opts.RunDir(), rec.Name, opts.cache().entry(rec.Name, rec.Fingerprint)); err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.Log, "%-9s skipped: %s\n", rec.Name, rec.Reason)
+		return nil
 	}
 	rec.Status, rec.OutputDigest, rec.Stats, rec.DurationS = StageRan, meta.OutputDigest, meta.Stats, meta.DurationS
 	if err := link(opts.RunDir(), rec.Name, opts.cache().entry(rec.Name, rec.Fingerprint)); err != nil {
@@ -393,17 +431,42 @@ func runReason(c cache, runDir string, fp fingerprint, sum string, cached, force
 	return "stale: previous output " + old + " is gone from the cache"
 }
 
-func (r *Runner) runStage(ctx context.Context, st Stage, sum string, fp fingerprint, outputs map[string]string, opts RunOptions, m *Manifest) (*entryMeta, error) {
+// stageResult is what runStage produced: the committed entry's meta, or
+// (waitedFor set) the entry another run committed while this one waited;
+// on failure, the counts and time the stage reported.
+type stageResult struct {
+	meta      *entryMeta
+	waitedFor string
+	stats     Stats
+	seconds   float64
+}
+
+func (r *Runner) runStage(ctx context.Context, st Stage, sum string, fp fingerprint, outputs map[string]string, opts RunOptions, m *Manifest, recompute bool) (stageResult, error) {
 	c := opts.cache()
-	entryLock, err := waitLock(c.lockPath(st.Name(), sum))
+	holder := ""
+	entryLock, err := waitLock(ctx, c.lockPath(st.Name(), sum), holderLabel(opts.Name), func(h string) {
+		holder = h
+		fmt.Fprintf(opts.Log, "%-9s waiting: another run (%s) is computing this output; it will be reused when done (lock %s)\n",
+			st.Name(), h, c.lockPath(st.Name(), sum))
+	})
 	if err != nil {
-		return nil, err
+		return stageResult{}, err
 	}
 	defer entryLock.unlock()
+	if holder != "" && !recompute {
+		if meta, ok := c.lookup(st.Name(), sum); ok {
+			if err := verifyEntry(ctx, c.entry(st.Name(), sum), meta); err == nil {
+				return stageResult{meta: meta, waitedFor: holder}, nil
+			} else if ctx.Err() != nil {
+				return stageResult{}, ctx.Err()
+			}
+		}
+		fmt.Fprintf(opts.Log, "%-9s the other run left no usable output; computing it\n", st.Name())
+	}
 	c.sweepTemps(st.Name(), sum)
 	tmp, err := c.newTemp(st.Name(), sum)
 	if err != nil {
-		return nil, err
+		return stageResult{}, err
 	}
 	committed := false
 	defer func() {
@@ -418,34 +481,34 @@ func (r *Runner) runStage(ctx context.Context, st Stage, sum string, fp fingerpr
 	scratch := c.scratch(st.Name(), sum)
 	if !opts.Resume {
 		if err := os.RemoveAll(scratch); err != nil {
-			return nil, fmt.Errorf("clear %s: %w", scratch, err)
+			return stageResult{}, fmt.Errorf("clear %s: %w", scratch, err)
 		}
 	}
 	if err := os.MkdirAll(scratch, 0o755); err != nil {
-		return nil, fmt.Errorf("scratch folder: %w", err)
+		return stageResult{}, fmt.Errorf("scratch folder: %w", err)
 	}
 	sc := &StageContext{Inputs: inputs, OutDir: tmp, RunDir: opts.RunDir(),
 		Log: opts.Log, Progress: opts.Progress, Manifest: m, Scratch: scratch, Resume: opts.Resume}
 	start := time.Now()
 	stats, err := runProtected(ctx, st, sc)
 	if err != nil {
-		return nil, err
+		return stageResult{stats: stats, seconds: time.Since(start).Seconds()}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return stageResult{stats: stats, seconds: time.Since(start).Seconds()}, err
 	}
-	digest, err := dirDigest(tmp)
+	digest, files, err := digestOutput(ctx, tmp)
 	if err != nil {
-		return nil, err
+		return stageResult{}, err
 	}
-	meta := entryMeta{Fingerprint: sum, Inputs: fp, OutputDigest: digest, Stats: stats,
+	meta := entryMeta{Fingerprint: sum, Inputs: fp, OutputDigest: digest, Files: files, Stats: stats,
 		DurationS: time.Since(start).Seconds(), Created: time.Now().UTC()}
 	if err := c.commit(st.Name(), sum, tmp, meta); err != nil {
-		return nil, err
+		return stageResult{}, err
 	}
 	committed = true
 	os.RemoveAll(scratch)
-	return &meta, nil
+	return stageResult{meta: &meta}, nil
 }
 
 // runProtected turns a panic inside a stage into an error with its stack, so

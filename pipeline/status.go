@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -14,7 +15,8 @@ type StageStatus struct {
 }
 
 // Status computes, without running anything, which stages of the run
-// folder are fresh, stale or missing, and why.
+// folder are fresh, stale or missing, and why. A cached output is fresh
+// only if its files are still those committed (every byte is read).
 func (r *Runner) Status(ctx context.Context, opts RunOptions) ([]StageStatus, error) {
 	c := opts.cache()
 	runDir := opts.RunDir()
@@ -34,7 +36,18 @@ func (r *Runner) Status(ctx context.Context, opts RunOptions) ([]StageStatus, er
 		sum := fp.sum()
 		old := linkedFingerprint(runDir, st.Name())
 		s := StageStatus{Name: st.Name(), Fingerprint: sum}
-		if meta, ok := c.lookup(st.Name(), sum); ok {
+		meta, ok := c.lookup(st.Name(), sum)
+		changed := ""
+		if ok {
+			if err := verifyEntry(ctx, c.entry(st.Name(), sum), meta); err != nil {
+				var ce *CorruptError
+				if !errors.As(err, &ce) {
+					return nil, err
+				}
+				ok, changed = false, ce.Error()
+			}
+		}
+		if ok {
 			digests[st.Name()] = meta.OutputDigest
 			s.State = Fresh
 			s.Reason = "output matches the config and inputs"
@@ -44,6 +57,8 @@ func (r *Runner) Status(ctx context.Context, opts RunOptions) ([]StageStatus, er
 		} else {
 			blocked = st.Name()
 			switch prev, ok := c.lookup(st.Name(), old); {
+			case changed != "":
+				s.State, s.Reason = Stale, changed+"; the next run recomputes it"
 			case old == "":
 				s.State, s.Reason = Missing, "never run in this run folder"
 			case ok:

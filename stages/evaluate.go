@@ -112,6 +112,11 @@ func (s evaluateStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipe
 		if from, err = s.source(); err != nil {
 			return pipeline.Stats{}, err
 		}
+		// A model trained by another run is that run's cached output:
+		// never read it if its files changed since they were committed.
+		if err := pipeline.VerifyOutput(ctx, from); err != nil {
+			return pipeline.Stats{}, fmt.Errorf("model.from %s: %w; rerun the run that trained it", s.from, err)
+		}
 	}
 	kind, err := regressor.Lookup(string(s.kind))
 	if err != nil {

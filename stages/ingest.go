@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -31,7 +32,9 @@ var ingestDef = stageDef{
 	},
 	build: func(v *Config, d []config.Decl, _ graphInfo) pipeline.Stage {
 		sel, _ := v.Data.Selected() // validated at load
-		return ingestStage{stageBase: stageBase{name: stageIngest, version: "2", decls: d},
+		// Version 3: ids from cleaned paths, duplicate files (same path or
+		// same bytes) rejected, data.min_side.
+		return ingestStage{stageBase: stageBase{name: stageIngest, version: "3", decls: d},
 			opts: v.Data.Ingest, env: v.Data.Env(), source: sel}
 	},
 }
@@ -72,18 +75,27 @@ func (s ingestStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeli
 	}
 	tr := sc.Progress("ingest", "img", src.Len())
 	samples, rejected, err := dataset.Ingest(ctx, src, opts, outPath(sc, imagesFile), tr)
+	// The rejection list of a failed ingest goes beside the run, since the
+	// stage output is discarded on failure; a stale one from an earlier
+	// failure must not be mistaken for this run's.
+	list, _ := filepath.Abs(filepath.Join(sc.RunDir, "ingest-rejected.csv"))
 	var tooMany *dataset.TooManyRejectionsError
 	if errors.As(err, &tooMany) {
-		// The stage output is discarded on failure, so the full list of
-		// rejections goes beside the run for the user to inspect.
-		list := filepath.Join(sc.RunDir, "ingest-rejected.csv")
-		if werr := writeRejectionsCSV(list, rejected); werr == nil {
-			err = fmt.Errorf("%w\nall %d rejections: %s", err, len(rejected), list)
+		// The manifest records what was counted, not 0/0/0.
+		stats := pipeline.Stats{RowsIn: int64(src.Len()), RowsOut: int64(len(samples)), Rejected: int64(len(rejected))}
+		werr := writeRejectionsCSV(list, rejected)
+		if werr == nil {
+			_, werr = os.Stat(list)
 		}
+		if werr != nil {
+			return stats, fmt.Errorf("%w\n(the list of rejections could not be written: %v)", err, werr)
+		}
+		return stats, fmt.Errorf("%w\nall %d rejections: %s", err, len(rejected), list)
 	}
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
+	os.Remove(list)
 	byReason := dataset.CountByReason(rejected)
 	if len(rejected) > 0 {
 		fmt.Fprintf(sc.Log, "ingest: warning: %d of %d rows rejected (%s); see %s in the ingest output\n",

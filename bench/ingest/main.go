@@ -3,6 +3,7 @@
 // and the machine's load before and after, since the CPUs may be shared.
 //
 //	go run ./bench/ingest [-data DIR] [-size 64] [-workers 0] [-resample bilinear] [-cpuprofile FILE]
+//	go run ./bench/ingest -large 4 -workers 2   # four 49-megapixel PNGs among small ones: peak memory
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -28,7 +30,24 @@ func main() {
 	workers := flag.Int("workers", 0, "decoding goroutines (0: GOMAXPROCS)")
 	resample := flag.String("resample", string(dataset.DefaultIngestOptions().Resample), "resampling kernel")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the ingest to this file")
+	large := flag.Int("large", 0, "instead of -data, ingest this many generated 7000×7000 PNGs among 40 small ones")
 	flag.Parse()
+	if *large > 0 {
+		dir, err := os.MkdirTemp("", "fairage-bench-large-")
+		if err == nil {
+			defer os.RemoveAll(dir)
+			err = writeLargeSet(dir, *large, 7000)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/ingest:", err)
+			os.Exit(1)
+		}
+		*data = dir
+		// Forget the generator's memory and peak, so VmHWM is the ingest's.
+		debug.FreeOSMemory()
+		resetErr := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+		fmt.Printf("generated %d 7000×7000 PNGs and 40 of 200×200 in %s (peak RSS reset: %v)\n", *large, dir, resetErr == nil)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {

@@ -64,6 +64,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newStatusCmd(), newValidateCmd(), newAuditCmd(), newAnalyzeCmd(), newEvaluateCmd(), newCompareCmd(), newVersionCmd(), newSchemaCmd())
+	root.AddCommand(newRunCmd(), newStatusCmd(), newValidateCmd(), newAuditCmd(), newAnalyzeCmd(), newEvaluateCmd(), newCompareCmd(), newVersionCmd(), newSchemaCmd(), newVerifyCmd())
 	return root
 }
