@@ -7,11 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
-	"sync"
 
+	"fairage/internal/registry"
 	"fairage/internal/spec"
 )
 
@@ -53,62 +52,23 @@ type OpenEnv struct {
 	Allowed map[string][]string // data.allowed
 }
 
-var (
-	adaptersMu sync.Mutex
-	adapters   = map[string]Adapter{}
-)
+var adapters = registry.New[Adapter]("dataset adapter")
 
 // RegisterAdapter adds an adapter; a second registration of a name is a
 // programming error.
-func RegisterAdapter(a Adapter) {
-	adaptersMu.Lock()
-	defer adaptersMu.Unlock()
-	if _, dup := adapters[a.Name]; dup {
-		panic("dataset: adapter " + a.Name + " registered twice")
-	}
-	adapters[a.Name] = a
-}
+func RegisterAdapter(a Adapter) { adapters.Add(a.Name, a) }
 
 // Adapters lists the registered adapters by name.
-func Adapters() []Adapter {
-	adaptersMu.Lock()
-	defer adaptersMu.Unlock()
-	out := make([]Adapter, 0, len(adapters))
-	for _, name := range slices.Sorted(mapKeys(adapters)) {
-		out = append(out, adapters[name])
-	}
-	return out
-}
+func Adapters() []Adapter { return adapters.All() }
 
 // LookupAdapter returns the adapter of a data.adapter value.
-func LookupAdapter(name string) (Adapter, bool) {
-	adaptersMu.Lock()
-	defer adaptersMu.Unlock()
-	a, ok := adapters[name]
-	return a, ok
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
+func LookupAdapter(name string) (Adapter, bool) { return adapters.Get(name) }
 
 // AdapterName is a data.adapter value: one of the registered adapters.
 type AdapterName string
 
 // Values lists the registered adapter names.
-func (AdapterName) Values() []string {
-	var out []string
-	for _, a := range Adapters() {
-		out = append(out, a.Name)
-	}
-	return out
-}
+func (AdapterName) Values() []string { return adapters.Names() }
 
 // AdapterSettings holds every registered adapter's settings, keyed by the
 // sub-section name; it is a spec.Registry.

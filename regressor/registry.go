@@ -3,13 +3,10 @@ package regressor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
-	"sort"
-	"strings"
-	"sync"
 
+	"fairage/internal/registry"
 	"fairage/internal/spec"
 )
 
@@ -36,63 +33,28 @@ type Kind struct {
 	New func(ctx context.Context, env Env, train any) (Trainable, error)
 }
 
-var (
-	kindsMu sync.Mutex
-	kinds   = map[string]Kind{}
-)
+var kinds = registry.New[Kind]("model kind")
 
 // Register adds a kind; registering a name twice is a programming error.
 func Register(k Kind) {
-	kindsMu.Lock()
-	defer kindsMu.Unlock()
-	if _, dup := kinds[k.Name]; dup {
-		panic("regressor: kind " + k.Name + " registered twice")
-	}
 	if k.Open == nil || (k.Trainable && k.New == nil) {
 		panic("regressor: kind " + k.Name + " lacks Open (or New for a trainable kind)")
 	}
-	kinds[k.Name] = k
+	kinds.Add(k.Name, k)
 }
 
 // Kinds lists the registered kinds by name.
-func Kinds() []Kind {
-	kindsMu.Lock()
-	defer kindsMu.Unlock()
-	names := make([]string, 0, len(kinds))
-	for n := range kinds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]Kind, len(names))
-	for i, n := range names {
-		out[i] = kinds[n]
-	}
-	return out
-}
+func Kinds() []Kind { return kinds.All() }
 
 // Lookup returns the kind of a model.kind value, with an error listing the
 // registered ones.
-func Lookup(name string) (Kind, error) {
-	kindsMu.Lock()
-	k, ok := kinds[name]
-	kindsMu.Unlock()
-	if !ok {
-		return Kind{}, fmt.Errorf("model.kind: %q is not one of %s", name, strings.Join(KindName("").Values(), ", "))
-	}
-	return k, nil
-}
+func Lookup(name string) (Kind, error) { return kinds.Lookup("model.kind", name) }
 
 // KindName is a model.kind value: one of the registered kinds.
 type KindName string
 
 // Values lists the registered kind names.
-func (KindName) Values() []string {
-	var out []string
-	for _, k := range Kinds() {
-		out = append(out, k.Name)
-	}
-	return out
-}
+func (KindName) Values() []string { return kinds.Names() }
 
 // KindSettings holds the sub-section of every registered kind that has
 // one, keyed by kind name; it is a spec.Registry.
@@ -157,48 +119,16 @@ type Preset struct {
 	Files func() ([]string, error)
 }
 
-var presets = map[string]Preset{}
+var presets = registry.New[Preset]("model preset")
 
 // RegisterPreset adds a preset; its kind must register itself too.
-func RegisterPreset(p Preset) {
-	kindsMu.Lock()
-	defer kindsMu.Unlock()
-	if _, dup := presets[p.Name]; dup {
-		panic("regressor: preset " + p.Name + " registered twice")
-	}
-	presets[p.Name] = p
-}
+func RegisterPreset(p Preset) { presets.Add(p.Name, p) }
 
 // Presets lists the registered presets by name.
-func Presets() []Preset {
-	kindsMu.Lock()
-	defer kindsMu.Unlock()
-	names := make([]string, 0, len(presets))
-	for n := range presets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]Preset, len(names))
-	for i, n := range names {
-		out[i] = presets[n]
-	}
-	return out
-}
+func Presets() []Preset { return presets.All() }
 
 // LookupPreset returns a registered preset.
-func LookupPreset(name string) (Preset, error) {
-	kindsMu.Lock()
-	p, ok := presets[name]
-	kindsMu.Unlock()
-	if !ok {
-		var names []string
-		for _, q := range Presets() {
-			names = append(names, q.Name)
-		}
-		return Preset{}, fmt.Errorf("model.preset: %q is not one of %s", name, strings.Join(names, ", "))
-	}
-	return p, nil
-}
+func LookupPreset(name string) (Preset, error) { return presets.Lookup("model.preset", name) }
 
 // PresetName is a model.preset value: empty, or a registered preset.
 type PresetName string
