@@ -2,14 +2,12 @@ package faceapimodel
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -33,29 +31,12 @@ func needWeights(t *testing.T) string {
 // 112×112 RGB bytes by the project's resize, with their ages.
 func utkFaces(t *testing.T, n int) ([]byte, []float64) {
 	t.Helper()
-	dir := testdata.UTKFace(t)
-	f, err := os.Open(filepath.Join(dir, "metadata.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[h] = i
-	}
-	rows = rows[1:]
+	rows := testdata.UTKFaceRows(t)
 	paths := make([]string, n)
 	ages := make([]float64, n)
 	for i := range n {
 		r := rows[i*len(rows)/n]
-		paths[i] = filepath.Join(dir, "images", r[col["file"]])
-		if ages[i], err = strconv.ParseFloat(r[col["age"]], 64); err != nil {
-			t.Fatal(err)
-		}
+		paths[i], ages[i] = r.Path, r.Age
 	}
 	spec := AgeGenderSpec()
 	spec.DType, spec.Mean, spec.Std = preprocess.Uint8, nil, nil
@@ -81,17 +62,7 @@ func TestAgeGenderMatchesFaceAPI(t *testing.T) {
 		t.Skip("runs face-api in Node; skipped with -short")
 	}
 	manifest := needWeights(t)
-	root, ok := testdata.RepoRoot()
-	if !ok {
-		t.Skip("repository root not found")
-	}
-	nodeDir := filepath.Join(root, "build", "node")
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node not found; skipping the face-api conformance check")
-	}
-	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "@vladmandic", "face-api")); err != nil {
-		t.Skipf("no Node conformance environment in %s (run `make setup-models` with node installed); skipping", nodeDir)
-	}
+	root, nodeDir := testdata.NodeEnv(t)
 	const n = 20
 	pix, truth := utkFaces(t, n)
 	tmp := t.TempDir()
