@@ -216,6 +216,14 @@ func (c *Config) resolveModel() error {
 	if m.Kind == "resnet" {
 		return nil
 	}
+	if fromSized, ok := m.Kinds[string(m.Kind)].(regressor.SourceSized); ok && m.From != "" && m.Preset == "" {
+		n, err := fromSized.InputSizeFrom(m.From)
+		if err != nil {
+			return err
+		}
+		c.Data.Ingest.Size = n
+		return nil
+	}
 	sized, ok := m.Kinds[string(m.Kind)].(regressor.InputSized)
 	if !ok {
 		return nil
