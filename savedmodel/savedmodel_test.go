@@ -14,6 +14,7 @@ import (
 	"github.com/tensorflow/tensorflow/tensorflow/go/op"
 
 	"fairage/dataset"
+	"fairage/internal/modelsdir"
 	"fairage/preprocess"
 	"fairage/regressor"
 	"fairage/savedmodel"
@@ -63,6 +64,13 @@ func exported(t *testing.T, arch string, size int) (string, string) {
 	cfg.Arch, cfg.InputSize, cfg.Head = tfmodel.Arch(arch), size, []int{16}
 	if arch != tfmodel.ArchFaceResNet {
 		cfg.WidthMultiplier = 0.125
+	} else if dir, err := modelsdir.Dir(); err == nil {
+		// The face-api backbone where make setup-models installed it: a
+		// random face_resnet gives nearly one age for every face, which
+		// would make the comparison weak.
+		if _, err := os.Stat(filepath.Join(dir, "face-api")); err == nil {
+			cfg.Pretrained = "face-api"
+		}
 	}
 	r, err := tfmodel.New(cfg, tfmodel.WithThreads(1, 1), tfmodel.WithProgress(nil))
 	if err != nil {
@@ -128,8 +136,8 @@ func TestExportRoundTrip(t *testing.T) {
 				}
 				spread = max(spread, math.Abs(want[i]-want[0]))
 			}
-			if spread == 0 {
-				t.Errorf("the network predicts %v for every image; the comparison proves nothing", want[0])
+			if spread < 1e-3 {
+				t.Errorf("the network's ages spread over %.3g years only; the comparison proves little", spread)
 			}
 			d := m.Describe()
 			if d.Kind != "savedmodel" || d.InputSize != tc.size || !strings.Contains(d.Preprocessing, "uint8") || d.Digest == "" {

@@ -327,3 +327,8 @@ func renameKey(err error, from, to, note string) error {
 	}
 	return errors.Join(out...)
 }
+
+// ModelDir returns the model folder of a trained run folder (runs/<name>)
+// or of a model folder given directly, for commands that read a trained
+// model (pipeline export).
+func ModelDir(p string) (string, error) { return modelDirOf(p) }
