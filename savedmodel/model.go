@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	tf "github.com/tensorflow/tensorflow/tensorflow/go"
 	corepb "github.com/tensorflow/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
@@ -366,14 +367,13 @@ func (m *Model) Predict(ctx context.Context, t preprocess.Tensor, tracker progre
 	return results, nil
 }
 
-// f32Bytes is the little-endian encoding of v (TensorFlow's host order on
-// the platforms it is built for).
+// f32Bytes views v as bytes in host order, which is TensorFlow's (no
+// copy: tf.ReadTensor copies once into the tensor).
 func f32Bytes(v []float32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	if len(v) == 0 {
+		return nil
 	}
-	return b
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
 }
 
 // run feeds n images (raw holds exactly their values) in one session run.
