@@ -78,6 +78,16 @@ SERIES ?= all
 experiments: build
 	PROFILE=$(PROFILE) SERIES=$(SERIES) RUNS=$(RUNS) bash scripts/experiments.sh
 
+## audit-models: audit the from-scratch M5, the pretrained M5 and dlib-age on
+## the same UTKFace test faces (experiments/audit-*.yaml; needs runs/m5 and
+## runs/p-m5 from make experiments), then compare them side by side
+.PHONY: audit-models
+audit-models: build
+	$(BIN) run experiments/audit-scratch.yaml
+	$(BIN) run experiments/audit-pretrained.yaml
+	$(BIN) run experiments/audit-dlib-age.yaml
+	$(BIN) compare runs/audit-m5 runs/audit-p-m5 runs/audit-dlib-age --json --title "Three age models on UTKFace test"
+
 ## docs: regenerate docs/config.md from the schema
 docs: build
 	$(BIN) schema > docs/config.md
