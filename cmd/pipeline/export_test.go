@@ -13,8 +13,8 @@ import (
 )
 
 // A trained run exported as a SavedModel and evaluated with
-// evaluate --model DIR (kind savedmodel, preprocessing from the export's
-// metadata) gives the run's own predictions within 1e-4.
+// evaluate --model DIR (kind savedmodel, input size and preprocessing from
+// the export's metadata) gives the run's own predictions within 1e-4.
 func TestExportThenEvaluateRoundTrip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a small model; skipped with -short")
@@ -39,7 +39,9 @@ func TestExportThenEvaluateRoundTrip(t *testing.T) {
 	if err != nil || !ok || meta.Preprocess.Resample != dataset.ResampleBiLinear || meta.Preprocess.Height != 32 {
 		t.Fatalf("metadata %+v %v %v", meta, ok, err)
 	}
-	if out, err, code := execute(t, append([]string{"evaluate", cfg, "--model", saved}, common...)...); err != nil {
+	// Without data.image_size: the images are packed at the export's own
+	// size, from its metadata.
+	if out, err, code := execute(t, "evaluate", cfg, "--model", saved, "--runs", runs, "--set", "data.synthetic.count=200"); err != nil {
 		t.Fatalf("evaluate: exit %d: %v\n%s", code, err, out)
 	}
 	want, err := dataset.ReadPredictions(filepath.Join(runs, "default", "evaluate", "predictions.arrow"))
