@@ -55,8 +55,8 @@ type Preprocessor struct {
 	// uniform: every channel has the same table (one mean, std and
 	// scale, or none), so RGB NHWC float32 is one flat lookup per byte.
 	uniform bool
-	rz   *dataset.Resizer
-	rgb  []byte
+	rz      *dataset.Resizer
+	rgb     []byte
 }
 
 // New validates spec and returns a Preprocessor for it.
