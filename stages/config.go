@@ -62,7 +62,7 @@ type RunConfig struct {
 // sub-section.
 type ModelConfig struct {
 	Kind regressor.KindName `yaml:"kind" doc:"Which model: resnet (trained here unless model.from is set) or another registered kind (see its sub-section)."`
-	From string             `yaml:"from" path:"config" doc:"Where an existing model comes from: for resnet a trained run folder (runs/<name>) or model folder, audited without training (empty: train here); for onnx a .onnx file; for predictions the predictions file (.csv, .tsv, .parquet)."`
+	From string             `yaml:"from" path:"config" doc:"Where an existing model comes from: for resnet a trained run folder (runs/<name>) or model folder, audited without training (empty: train here); for savedmodel the SavedModel folder; for onnx a .onnx file; for predictions the predictions file (.csv, .tsv, .parquet)."`
 	// Preset names a packaged model; it sets the kind, and its files the
 	// preprocessing and decoding.
 	Preset regressor.PresetName `yaml:"preset" doc:"A packaged off-the-shelf model (e.g. dlib-age), installed by make setup: it sets model.kind, and its own files give the input size, preprocessing and output decoding; model.from stays empty."`
