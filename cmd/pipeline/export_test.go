@@ -67,6 +67,11 @@ func TestExportThenEvaluateRoundTrip(t *testing.T) {
 		}
 		lo, hi = min(lo, p.YPred), max(hi, p.YPred)
 	}
+	// The report says which model ran and how it read its input.
+	md, err := os.ReadFile(filepath.Join(runs, "default-eval-exported", "report", "report.md"))
+	if err != nil || !strings.Contains(string(md), "Model: kind savedmodel") || !strings.Contains(string(md), "32x32 bilinear crop, rgb nhwc uint8") {
+		t.Errorf("the report does not describe the model (%v)", err)
+	}
 	if len(want) == 0 || hi-lo < 1e-3 {
 		t.Errorf("%d predictions spread over %.3g years; the comparison proves little", len(want), hi-lo)
 	}
