@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 
 	tf "github.com/tensorflow/tensorflow/tensorflow/go"
 
@@ -62,7 +63,7 @@ func (s *KindSettings) Validate() error {
 	if s.declaresInput() {
 		errs = append(errs, s.Preprocess.Check("model.savedmodel.preprocess"))
 	}
-	if s.Decoding.Decode != "" {
+	if s.declaresOutput() {
 		errs = append(errs, s.Decoding.Check("model.savedmodel.decoding"))
 	}
 	return errors.Join(errs...)
@@ -71,8 +72,17 @@ func (s *KindSettings) Validate() error {
 var validSpec = preprocess.Spec{Height: 1, Width: 1, Resample: "bilinear", Fit: "crop", Color: preprocess.RGB,
 	Layout: preprocess.NHWC, DType: preprocess.Uint8, Scale: 1}
 
+// declaresInput: any preprocessing key set declares the whole of it (a
+// partial declaration is an error naming what is missing, never silently
+// completed from the metadata).
 func (s *KindSettings) declaresInput() bool {
-	return s.Preprocess.Height != 0 || s.Preprocess.Width != 0
+	return !reflect.DeepEqual(s.Preprocess, preprocess.Spec{})
+}
+
+// declaresOutput: likewise for the decoding (reduce has a default).
+func (s *KindSettings) declaresOutput() bool {
+	d := s.Decoding
+	return d.Decode != "" || d.AgeMax != 0 || len(d.ClassAges) > 0 || d.Softmax
 }
 
 // resolve returns the preprocessing and decoding of the SavedModel in dir:
@@ -81,7 +91,7 @@ func (s *KindSettings) declaresInput() bool {
 func (s *KindSettings) resolve(dir string) (preprocess.Spec, preprocess.Output, Options, error) {
 	opts := Options{Tags: s.Tags, Signature: s.Signature, Input: s.Input, Output: s.Output}
 	pre, out := s.Preprocess, s.Decoding
-	if !s.declaresInput() || out.Decode == "" {
+	if !s.declaresInput() || !s.declaresOutput() {
 		meta, ok, err := ReadMetadata(dir)
 		if err != nil {
 			return pre, out, opts, err
@@ -91,7 +101,7 @@ func (s *KindSettings) resolve(dir string) (preprocess.Spec, preprocess.Output, 
 			if !s.declaresInput() {
 				missing = append(missing, fmt.Errorf("model.savedmodel.preprocess: the SavedModel %s carries no fairage metadata (%s/%s); declare how images become its input (size, resample, fit, color, layout, dtype, mean, std, scale)", dir, AssetsDir, MetadataFile))
 			}
-			if out.Decode == "" {
+			if !s.declaresOutput() {
 				missing = append(missing, fmt.Errorf("model.savedmodel.decoding.decode: the SavedModel %s carries no fairage metadata; declare what its output is (years, unit or classes)", dir))
 			}
 			return pre, out, opts, errors.Join(missing...)
@@ -99,7 +109,7 @@ func (s *KindSettings) resolve(dir string) (preprocess.Spec, preprocess.Output, 
 		if !s.declaresInput() {
 			pre = meta.Preprocess
 		}
-		if out.Decode == "" {
+		if !s.declaresOutput() {
 			out = meta.Decoding
 		}
 		if opts.Input == "" && opts.Signature == meta.Signature {

@@ -330,8 +330,10 @@ func TestSettingsValidate(t *testing.T) {
 	}
 	s.Tags, s.Signature = nil, ""
 	s.Preprocess.Height = 4
+	s.Decoding.ClassAges = []float64{1, 2}
 	err := s.Validate()
-	for _, w := range []string{"model.savedmodel.tags", "model.savedmodel.signature", "model.savedmodel.preprocess.width"} {
+	for _, w := range []string{"model.savedmodel.tags", "model.savedmodel.signature", "model.savedmodel.preprocess.width",
+		"model.savedmodel.preprocess.layout", "model.savedmodel.decoding.decode"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v lacks %s", err, w)
 		}
