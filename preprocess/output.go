@@ -37,11 +37,11 @@ func (Reduce) Values() []string { return []string{string(Expected), string(Argma
 
 // Output declares how a model's output row becomes an age.
 type Output struct {
-	Decode    Decode    `yaml:"decode" doc:"what an output row is: years (one value, the age), unit (one value, age / age_max) or classes (one probability per class, see class_ages)"`
-	AgeMax    float64   `yaml:"age_max" doc:"decode unit: the age an output of 1 stands for" range:"[0,inf)"`
-	ClassAges []float64 `yaml:"class_ages" doc:"decode classes: the age each class stands for, in output order (their count must equal the output width)"`
-	Reduce    Reduce    `yaml:"reduce" doc:"decode classes: expected (Σ p·age) or argmax (the age of the most probable class)"`
-	Softmax   bool      `yaml:"softmax" doc:"decode classes: apply softmax to the row first, for a graph that returns logits"`
+	Decode    Decode    `yaml:"decode" json:"decode,omitempty" doc:"what an output row is: years (one value, the age), unit (one value, age / age_max) or classes (one probability per class, see class_ages)"`
+	AgeMax    float64   `yaml:"age_max" json:"age_max,omitempty" doc:"decode unit: the age an output of 1 stands for" range:"[0,inf)"`
+	ClassAges []float64 `yaml:"class_ages" json:"class_ages,omitempty" doc:"decode classes: the age each class stands for, in output order (their count must equal the output width)"`
+	Reduce    Reduce    `yaml:"reduce" json:"reduce,omitempty" doc:"decode classes: expected (Σ p·age) or argmax (the age of the most probable class)"`
+	Softmax   bool      `yaml:"softmax" json:"softmax,omitempty" doc:"decode classes: apply softmax to the row first, for a graph that returns logits"`
 }
 
 // DefaultOutput returns the settings an output declaration may leave out:

@@ -52,8 +52,11 @@ var (
 type Preprocessor struct {
 	spec Spec
 	lut  [3][256]float32 // value of each byte in each output channel
-	rz   *dataset.Resizer
-	rgb  []byte
+	// uniform: every channel has the same table (one mean, std and
+	// scale, or none), so RGB NHWC float32 is one flat lookup per byte.
+	uniform bool
+	rz      *dataset.Resizer
+	rgb     []byte
 }
 
 // New validates spec and returns a Preprocessor for it.
@@ -82,6 +85,7 @@ func New(spec Spec) (*Preprocessor, error) {
 			p.lut[c][b] = v
 		}
 	}
+	p.uniform = spec.Channels() == 3 && p.lut[0] == p.lut[1] && p.lut[1] == p.lut[2]
 	return p, nil
 }
 
@@ -136,6 +140,15 @@ func (p *Preprocessor) PutRGB(t Tensor, i int, rgb []byte, height, width int) er
 			for j := range hw {
 				dst[j] = rgb[3*j+src[k]]
 			}
+		}
+	case s.Layout == NHWC && s.Color == RGB && p.uniform:
+		// The common Keras declaration (RGB, one scale): bytes map one to
+		// one onto values, with no bounds checks in the loop.
+		dst := t.F32[off : off+hw*3]
+		dst = dst[:len(rgb)]
+		lut := &p.lut[0]
+		for j, b := range rgb {
+			dst[j] = lut[b]
 		}
 	case s.Layout == NHWC:
 		dst := t.F32[off : off+hw*3]

@@ -31,6 +31,9 @@ var img22 = []byte{10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120}
 // f32 is (x − m) / 256 in float32.
 func f32(x, m float64) float32 { return (float32(x) - float32(m)) / 256 }
 
+// k255 is x × (1/255) in float32, as a Keras input pipeline computes it.
+func k255(x float32) float32 { return x * float32(1.0/255) }
+
 func TestPutRGB(t *testing.T) {
 	cases := []struct {
 		name string
@@ -46,6 +49,8 @@ func TestPutRGB(t *testing.T) {
 			[]float32{30, 20, 10, 60, 50, 40, 90, 80, 70, 120, 110, 100}, nil},
 		{"bgr nchw", spec22(func(s *Spec) { s.Color, s.Layout = BGR, NCHW }),
 			[]float32{30, 60, 90, 120, 20, 50, 80, 110, 10, 40, 70, 100}, nil},
+		{"rgb nhwc × 1/255 (Keras)", spec22(func(s *Spec) { s.Scale = 1.0 / 255 }),
+			[]float32{k255(10), k255(20), k255(30), k255(40), k255(50), k255(60), k255(70), k255(80), k255(90), k255(100), k255(110), k255(120)}, nil},
 		{"one mean for all channels", spec22(func(s *Spec) { s.Mean = []float64{10} }),
 			[]float32{0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110}, nil},
 		{"per-channel mean then std then scale", spec22(func(s *Spec) {

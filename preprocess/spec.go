@@ -72,16 +72,16 @@ func (DType) Values() []string { return []string{string(Float32), string(Uint8)}
 // model's channel order and mean and std listed in that order too (for
 // color bgr: blue first).
 type Spec struct {
-	Height   int              `yaml:"height" doc:"input height in pixels (the model's, from its graph)" range:"[1,4096]"`
-	Width    int              `yaml:"width" doc:"input width in pixels" range:"[1,4096]"`
-	Resample dataset.Resample `yaml:"resample" doc:"resize kernel from the original image to height×width (catmullrom, bilinear, approxbilinear, nearest; large reductions are box-averaged first, as for the pack)"`
-	Fit      dataset.Fit      `yaml:"fit" doc:"how an image of another aspect ratio fits: crop (central part) or pad (whole image, black borders)"`
-	Color    Color            `yaml:"color" doc:"channel order the model expects: rgb, bgr, or gray (one channel)"`
-	Layout   Layout           `yaml:"layout" doc:"tensor layout: nhwc or nchw"`
-	DType    DType            `yaml:"dtype" doc:"input element type: float32, or uint8 when the graph normalises itself (mean, std and scale must then be left out)"`
-	Mean     []float64        `yaml:"mean" doc:"per-channel mean subtracted from the byte value, in the model's channel order (one value for all channels; empty: 0)"`
-	Std      []float64        `yaml:"std" doc:"per-channel divisor applied after the mean (one value for all channels; empty: 1)"`
-	Scale    float64          `yaml:"scale" doc:"factor applied last, e.g. 0.00390625 for /256 or 0.003921569 for /255 (1: none)" range:"(0,inf)"`
+	Height   int              `yaml:"height" json:"height,omitempty" doc:"input height in pixels (the model's, from its graph)" range:"[1,4096]"`
+	Width    int              `yaml:"width" json:"width,omitempty" doc:"input width in pixels" range:"[1,4096]"`
+	Resample dataset.Resample `yaml:"resample" json:"resample,omitempty" doc:"resize kernel from the original image to height×width (catmullrom, bilinear, approxbilinear, nearest; large reductions are box-averaged first, as for the pack)"`
+	Fit      dataset.Fit      `yaml:"fit" json:"fit,omitempty" doc:"how an image of another aspect ratio fits: crop (central part) or pad (whole image, black borders)"`
+	Color    Color            `yaml:"color" json:"color,omitempty" doc:"channel order the model expects: rgb, bgr, or gray (one channel)"`
+	Layout   Layout           `yaml:"layout" json:"layout,omitempty" doc:"tensor layout: nhwc or nchw"`
+	DType    DType            `yaml:"dtype" json:"dtype,omitempty" doc:"input element type: float32, or uint8 when the graph normalises itself (mean, std and scale must then be left out)"`
+	Mean     []float64        `yaml:"mean" json:"mean,omitempty" doc:"per-channel mean subtracted from the byte value, in the model's channel order (one value for all channels; empty: 0)"`
+	Std      []float64        `yaml:"std" json:"std,omitempty" doc:"per-channel divisor applied after the mean (one value for all channels; empty: 1)"`
+	Scale    float64          `yaml:"scale" json:"scale,omitempty" doc:"factor applied last, e.g. 0.00390625 for /256 or 0.003921569 for /255 (1: none)" range:"(0,inf)"`
 }
 
 // DefaultSpec returns the settings a model declaration may leave out: the

@@ -138,3 +138,10 @@ type PresetName string
 type InputSized interface {
 	InputSize(preset string) (int, error)
 }
+
+// SourceSized is implemented by kind settings whose model's own files
+// (model.from) may declare the square image side, so the run packs the
+// images at that size (a SavedModel from pipeline export carries it).
+type SourceSized interface {
+	InputSizeFrom(from string) (int, error)
+}

@@ -62,7 +62,7 @@ type RunConfig struct {
 // sub-section.
 type ModelConfig struct {
 	Kind regressor.KindName `yaml:"kind" doc:"Which model: resnet (trained here unless model.from is set) or another registered kind (see its sub-section)."`
-	From string             `yaml:"from" path:"config" doc:"Where an existing model comes from: for resnet a trained run folder (runs/<name>) or model folder, audited without training (empty: train here); for onnx a .onnx file; for predictions the predictions file (.csv, .tsv, .parquet)."`
+	From string             `yaml:"from" path:"config" doc:"Where an existing model comes from: for resnet a trained run folder (runs/<name>) or model folder, audited without training (empty: train here); for savedmodel the SavedModel folder; for onnx a .onnx file; for predictions the predictions file (.csv, .tsv, .parquet)."`
 	// Preset names a packaged model; it sets the kind, and its files the
 	// preprocessing and decoding.
 	Preset regressor.PresetName `yaml:"preset" doc:"A packaged off-the-shelf model (e.g. dlib-age), installed by make setup: it sets model.kind, and its own files give the input size, preprocessing and output decoding; model.from stays empty."`
@@ -216,6 +216,14 @@ func (c *Config) resolveModel() error {
 	if m.Kind == "resnet" {
 		return nil
 	}
+	if fromSized, ok := m.Kinds[string(m.Kind)].(regressor.SourceSized); ok && m.From != "" && m.Preset == "" {
+		n, err := fromSized.InputSizeFrom(m.From)
+		if err != nil {
+			return err
+		}
+		c.Data.Ingest.Size = n
+		return nil
+	}
 	sized, ok := m.Kinds[string(m.Kind)].(regressor.InputSized)
 	if !ok {
 		return nil
@@ -319,3 +327,8 @@ func renameKey(err error, from, to, note string) error {
 	}
 	return errors.Join(out...)
 }
+
+// ModelDir returns the model folder of a trained run folder (runs/<name>)
+// or of a model folder given directly, for commands that read a trained
+// model (pipeline export).
+func ModelDir(p string) (string, error) { return modelDirOf(p) }

@@ -40,8 +40,17 @@ func TestShippedConfigsAreValid(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no configs found")
 	}
+	// experiments/audit-*.yaml audit the runs that make experiments trains
+	// (model.from: ../runs/m5); before those exist they are checked against
+	// a stand-in run folder.
+	standIn := t.TempDir()
+	os.MkdirAll(filepath.Join(standIn, "train", "model"), 0o755)
+	os.WriteFile(filepath.Join(standIn, "train", "model", "model.json"), []byte("{}"), 0o644)
 	for _, f := range files {
 		cfg, err := Load(f, LoadOptions{})
+		if err != nil && strings.HasPrefix(filepath.Base(f), "audit-") && strings.Contains(err.Error(), "model.from") {
+			cfg, err = Load(f, LoadOptions{Sets: []string{"model.from=" + standIn}})
+		}
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue

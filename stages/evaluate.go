@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -79,7 +80,17 @@ func (s evaluateStage) InputDigest(ctx context.Context) (string, error) {
 	}
 	files := []string{src}
 	if st.IsDir() {
-		files, _ = filepath.Glob(filepath.Join(src, "*"))
+		// Every file below: a SavedModel keeps its weights in variables/.
+		files = nil
+		err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				files = append(files, p)
+			}
+			return err
+		})
+		if err != nil {
+			return "", fmt.Errorf("model.from: %w", err)
+		}
 	}
 	return pipeline.FilesDigest(files, 1<<30)
 }

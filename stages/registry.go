@@ -16,6 +16,7 @@ import (
 	// Model kinds register themselves.
 	_ "fairage/faceapimodel"
 	_ "fairage/onnxmodel"
+	_ "fairage/savedmodel"
 )
 
 // stageDef declares one stage: which settings it reads (pointers into the

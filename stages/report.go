@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -105,6 +106,15 @@ func reportInput(sc *pipeline.StageContext, facts modelFacts, from string) (repo
 		return run, err
 	}
 	run.Predictions, run.Extra = table.Rows, table.ExtraNames()
+	if from == stageEvaluate {
+		note, err := modelNote(inputPath(sc, stageEvaluate, "model.json"))
+		if err != nil {
+			return run, err
+		}
+		if note != "" {
+			run.Notes = append(run.Notes, note)
+		}
+	}
 	if from == stageLoad {
 		note, err := loadNote(sc)
 		if err != nil {
@@ -202,4 +212,37 @@ func manifestYAML(m map[string]any) string {
 		return "# " + err.Error()
 	}
 	return string(b)
+}
+
+// modelNote says which model made a foreign model's predictions and how
+// it read its input (evaluate's model.json), because the declared
+// preprocessing and decoding decide the result; "" for the native kind
+// and for predictions files, whose reports say how they were made.
+func modelNote(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var d regressor.Description
+	if err := json.Unmarshal(b, &d); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if d.Kind == "resnet" || d.Preprocessing == "" {
+		return "", nil
+	}
+	what := d.Source
+	if d.Preset != "" {
+		what = "preset " + d.Preset
+	}
+	note := fmt.Sprintf("Model: kind %s, %s; input: %s; output: %s", d.Kind, what, d.Preprocessing, d.Output)
+	if d.Runtime != "" {
+		note += "; run with " + d.Runtime
+	}
+	if d.Digest != "" {
+		note += "; sha256 " + d.Digest[:min(12, len(d.Digest))]
+	}
+	return note + ".", nil
 }

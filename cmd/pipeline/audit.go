@@ -2,12 +2,16 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"fairage/config"
 	"fairage/pipeline"
+	"fairage/regressor"
+	"fairage/savedmodel"
 	"fairage/stages"
 )
 
@@ -73,30 +77,77 @@ func newEvaluateCmd() *cobra.Command {
 	var flags configFlags
 	var model, name string
 	cmd := &cobra.Command{
-		Use:   "evaluate CONFIG --model RUN",
-		Short: "Audit a trained model on CONFIG's data without retraining (another population)",
-		Long: `Evaluate the model trained by RUN (a run folder such as runs/m5, or a model
-folder) on the dataset CONFIG's data: section describes, then analyse and
-report that population. Every sample of the new data is predicted and
-audited; attribute values the model never saw are analysed as they come.`,
+		Use:   "evaluate CONFIG --model MODEL",
+		Short: "Audit a model (a trained run, a SavedModel, an .onnx file or a preset) on CONFIG's data without training",
+		Long: `Evaluate MODEL on the dataset CONFIG's data: section describes, then analyse
+and report that population. MODEL is one of
+  a run folder (runs/m5) or model folder     kind resnet, trained here
+  a SavedModel folder (saved_model.pb)      kind savedmodel (pipeline export, Keras model.export())
+  an .onnx file                             kind onnx
+  a preset name (dlib-age)                  model.preset
+A SavedModel from pipeline export and a preset carry their preprocessing;
+a foreign SavedModel or ONNX file needs it declared in CONFIG
+(model.savedmodel.preprocess / model.onnx.preprocess and .decoding).
+Every sample of the data is predicted and audited; attribute values the
+model never saw are analysed as they come.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if model == "" {
-				return fmt.Errorf("--model: give the trained run folder (runs/<name>)")
+				return fmt.Errorf("--model: give the model to audit (a run folder, SavedModel folder, .onnx file or preset name)")
+			}
+			sets, err := modelOverrides(model)
+			if err != nil {
+				return err
 			}
 			if name == "" {
 				cfg, err := flags.load(args[0])
 				if err != nil {
 					return err
 				}
-				name = cfg.Run.Name + "-eval-" + filepath.Base(filepath.Clean(model))
+				name = cfg.Run.Name + "-eval-" + strings.TrimSuffix(filepath.Base(filepath.Clean(model)), ".onnx")
 			}
 			return runWith(cmd, &flags, args[0], name, "",
-				"model.kind=resnet", "model.from="+model, "evaluate.splits=[train, valid, test]", "analysis.split=all")
+				append(sets, "evaluate.splits=[train, valid, test]", "analysis.split=all")...)
 		},
 	}
 	flags.register(cmd)
-	cmd.Flags().StringVar(&model, "model", "", "trained run folder (runs/<name>) or model folder")
-	cmd.Flags().StringVar(&name, "name", "", "run name (default: <run.name>-eval-<model run>)")
+	cmd.Flags().StringVar(&model, "model", "", "run folder (runs/<name>), model folder, SavedModel folder, .onnx file or preset name")
+	cmd.Flags().StringVar(&name, "name", "", "run name (default: <run.name>-eval-<model>)")
 	return cmd
+}
+
+// modelOverrides tells what --model names (by what is on disk, else the
+// preset registry) and returns the config overrides that select it.
+func modelOverrides(model string) ([]string, error) {
+	st, err := os.Stat(model)
+	if err != nil {
+		if p, perr := regressor.LookupPreset(model); perr == nil {
+			return []string{"model.preset=" + p.Name, "model.from="}, nil
+		}
+		var names []string
+		for _, p := range regressor.Presets() {
+			names = append(names, p.Name)
+		}
+		return nil, fmt.Errorf("--model %s: no such file or folder, and not a preset (presets: %s)", model, strings.Join(names, ", "))
+	}
+	kind := ""
+	switch {
+	case !st.IsDir() && strings.EqualFold(filepath.Ext(model), ".onnx"):
+		kind = "onnx"
+	case !st.IsDir():
+		return nil, fmt.Errorf("--model %s: a file, but not an .onnx model; give a run folder, a SavedModel folder, an .onnx file or a preset name", model)
+	case exists(filepath.Join(model, savedmodel.ProtoFile)):
+		kind = "savedmodel"
+	default:
+		if _, err := stages.ModelDir(model); err != nil {
+			return nil, fmt.Errorf("--model %s: neither a trained run or model folder (train/model/model.json, model.json) nor a SavedModel folder (%s)", model, savedmodel.ProtoFile)
+		}
+		kind = "resnet"
+	}
+	return []string{"model.kind=" + kind, "model.from=" + model, "model.preset="}, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -64,6 +64,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newStatusCmd(), newValidateCmd(), newAuditCmd(), newAnalyzeCmd(), newEvaluateCmd(), newCompareCmd(), newVersionCmd(), newSchemaCmd(), newVerifyCmd())
+	root.AddCommand(newRunCmd(), newStatusCmd(), newValidateCmd(), newAuditCmd(), newAnalyzeCmd(), newEvaluateCmd(), newCompareCmd(), newVersionCmd(), newSchemaCmd(), newVerifyCmd(), newExportCmd())
 	return root
 }
