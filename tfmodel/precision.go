@@ -165,6 +165,20 @@ var DetectHardware = sync.OnceValue(func() Hardware {
 	return hw
 })
 
+// AutoPrecisionDigest is what an auto setting resolves to on this machine,
+// for a stage's fingerprint ("precision auto=bf16"); "" for any other
+// setting, whose meaning does not depend on the machine.
+func AutoPrecisionDigest(key string, p Precision) (string, error) {
+	if p != regressor.PrecisionAuto {
+		return "", nil
+	}
+	c, err := ResolvePrecision(key, p, DetectHardware())
+	if err != nil {
+		return "", err
+	}
+	return "precision auto=" + string(c.Resolved), nil
+}
+
 // parseCPUFlags returns the flags of the first processor in a
 // /proc/cpuinfo text (x86 "flags", arm64 "Features"), sorted.
 func parseCPUFlags(cpuinfo string) []string {
