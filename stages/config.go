@@ -193,6 +193,22 @@ func (c *Config) Validate() error {
 	if split := string(c.Analysis.Split); !c.Audit.Enabled() && split != string(analysis.SplitAll) && split != "" && !slices.Contains(c.Evaluate.Splits, split) {
 		errs = append(errs, fmt.Errorf("analysis.split: %s is not among evaluate.splits %v, so it would have no predictions", split, c.Evaluate.Splits))
 	}
+	// A precision this machine cannot run fails here, before any stage
+	// (fp16 without a GPU): the same resolution the model will do. Only
+	// where it is used: training when the run trains, prediction for a
+	// kind that has mixed precision.
+	k, kerr := regressor.Lookup(string(c.Model.Kind))
+	for _, s := range []struct {
+		key  string
+		p    regressor.Precision
+		used bool
+	}{{"train.precision", c.Train.Precision, c.trains()}, {"evaluate.precision", c.Evaluate.Precision, kerr == nil && k.Precision}} {
+		if s.used && s.p.Reduced() && slices.Contains(s.p.Values(), string(s.p)) {
+			if _, err := tfmodel.ResolvePrecision(s.key, s.p, tfmodel.DetectHardware()); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	if p := c.Evaluate.Precision; p == regressor.PrecisionBF16 || p == regressor.PrecisionFP16 {
 		if k, err := regressor.Lookup(string(c.Model.Kind)); err == nil && !k.Precision {
 			errs = append(errs, fmt.Errorf("evaluate.precision: %s, but kind %s runs as its model was exported; only kinds with mixed precision (resnet) take bf16 or fp16 (set fp32 or auto)", p, k.Name))

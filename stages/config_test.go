@@ -13,6 +13,7 @@ import (
 	"fairage/config"
 	"fairage/internal/spec"
 	"fairage/internal/testdata"
+	"fairage/tfmodel"
 )
 
 func repoFile(t *testing.T, rel string) string {
@@ -131,6 +132,22 @@ func TestEvaluatePrecisionNeedsAKindThatHasIt(t *testing.T) {
 			t.Errorf("%s: rejected: %v", set, err)
 		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("%s: got %v, want %q", set, err, want)
+		}
+	}
+}
+
+// A precision this machine cannot run (fp16 without a GPU or AMX-FP16)
+// fails at load, naming the key.
+func TestUnavailablePrecisionFailsAtLoad(t *testing.T) {
+	hw := tfmodel.DetectHardware()
+	if len(hw.GPUs) > 0 || slices.Contains(hw.CPUFlags, "amx_fp16") {
+		t.Skip("this machine runs fp16")
+	}
+	for _, key := range []string{"train.precision", "evaluate.precision"} {
+		_, err := loadWith(t, key+"=fp16")
+		var cerr *config.Error
+		if !errors.As(err, &cerr) || !strings.Contains(err.Error(), key+": fp16 needs a GPU or a CPU with AMX-FP16") {
+			t.Errorf("%s=fp16: got %v", key, err)
 		}
 	}
 }

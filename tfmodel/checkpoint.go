@@ -35,9 +35,9 @@ type modelFile struct {
 	Input *InputNorm `json:"input,omitempty"`
 	// Weights is the source of the backbone's initial weights (absent: random).
 	Weights *WeightsSource `json:"pretrained_weights,omitempty"`
-	// Precision is what training ran in (train.precision, resolved; absent
-	// in files from before it was recorded). The variables are float32
-	// whatever it says.
+	// Precision is what training ran in (train.precision, resolved), absent
+	// for fp32 (and in files from before it was recorded, all fp32). The
+	// variables are float32 whatever it says.
 	Precision *PrecisionChoice `json:"trained_precision,omitempty"`
 }
 

@@ -94,8 +94,12 @@ func (m kindModel) Describe() regressor.Description {
 }
 
 // precisionNote is the session's precision, and the training one when it
-// differs (a bf16-trained model evaluated in fp32).
+// differs (a bf16-trained model evaluated in fp32); "" for fp32 all
+// along, so fp32 descriptions read as before precision existed.
 func (m kindModel) precisionNote() string {
+	if m.prec.Setting == regressor.PrecisionFP32 && m.trainedIn == nil {
+		return ""
+	}
 	s := m.prec.String()
 	if t := m.trainedIn; t != nil && t.Resolved != m.prec.Resolved {
 		s += "; trained in " + string(t.Resolved)

@@ -23,8 +23,9 @@ type ResNet struct {
 	// random init); model.json carries it on.
 	weights *WeightsSource
 	// prec is the precision this session runs in; trainedIn the one the
-	// weights were trained in (model.json carries it on; nil: unknown,
-	// a model saved before it was recorded, or never trained).
+	// weights were trained in when it was not plain fp32 (model.json
+	// carries it on; nil: fp32, which every model saved before precision
+	// was recorded used, so fp32 runs write the same files as before).
 	prec      PrecisionChoice
 	trainedIn *PrecisionChoice
 }
@@ -96,7 +97,7 @@ func open(cfg ModelConfig, opts []Option) (*ResNet, error) {
 		return nil, fmt.Errorf("tfmodel: %w", err)
 	}
 	r := &ResNet{cfg: cfg, opts: o, gr: gr, sess: sess, prec: prec}
-	if o.train != nil {
+	if o.train != nil && prec.Setting != regressor.PrecisionFP32 {
 		r.trainedIn = &prec
 	}
 	return r, nil
@@ -112,8 +113,9 @@ func (r *ResNet) Pretrained() *WeightsSource { return r.weights }
 // Precision is the precision this model's session runs in.
 func (r *ResNet) Precision() PrecisionChoice { return r.prec }
 
-// TrainedIn is the precision the weights were trained in (nil when not
-// recorded: an untrained model, or a model.json from before it was).
+// TrainedIn is the precision the weights were trained in; nil for fp32
+// (train.precision fp32, an untrained model, or a model.json from before
+// precision was recorded, when everything trained in float32).
 func (r *ResNet) TrainedIn() *PrecisionChoice { return r.trainedIn }
 
 // Input is the pixel normalisation the network applies in its graph.
