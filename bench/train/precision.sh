@@ -7,19 +7,20 @@
 # The four sides alternate REPEATS times and the best run of each counts
 # (the machine is shared, so single runs are noisy).
 #
-#   bash bench/train/precision.sh                    # N=256 EPOCHS=3 REPEATS=2
+#   bash bench/train/precision.sh                    # N=256 EPOCHS=3 REPEATS=2 PREDICTS=3
 #   ARCH=face_resnet N=64 bash bench/train/precision.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 n=${N:-256}
 epochs=${EPOCHS:-3}
 repeats=${REPEATS:-2}
+predicts=${PREDICTS:-3}
 width=${WIDTH:-1}
 arch=${ARCH:-resnet18}
 size=${SIZE:-64}
 if [ "$arch" = face_resnet ]; then size=${SIZE:-150}; fi
 py=$root/build/venv/bin/python
-args=(--arch "$arch" --n "$n" --size "$size" --width "$width" --batch 32 --epochs "$epochs" --intra 2 --inter 1)
+args=(--arch "$arch" --n "$n" --size "$size" --width "$width" --batch 32 --epochs "$epochs" --predicts "$predicts" --intra 2 --inter 1)
 
 if ! "$py" -c "import tensorflow, keras" 2>/dev/null; then
   echo "precision bench: $py lacks tensorflow/keras; run scripts/venv.sh" >&2
