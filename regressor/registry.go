@@ -22,6 +22,10 @@ type Kind struct {
 	// ReadsImages says whether the model predicts from images; when false
 	// (an external predictions file) the evaluate stage reads none.
 	ReadsImages bool
+	// Precision says whether the kind honours Env.Precision (mixed
+	// precision); other kinds run as their model was exported, and the
+	// evaluate stage rejects a reduced evaluate.precision for them.
+	Precision bool
 	// Settings returns the kind's sub-section model.<name> with its
 	// defaults; nil for a kind without settings of its own (the native
 	// kind's settings are the model section's own fields).

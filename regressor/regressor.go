@@ -95,6 +95,9 @@ type Description struct {
 	// Runtime and Digest say what ran it and which exact file it was.
 	Runtime string `json:"runtime,omitempty"`
 	Digest  string `json:"sha256,omitempty"`
+	// Precision is the arithmetic it ran in, with why (e.g. "bf16 (auto:
+	// the CPU has avx512_bf16)"); empty for kinds that run as exported.
+	Precision string `json:"precision,omitempty"`
 	// Preset names the packaged model, when it is one.
 	Preset string `json:"preset,omitempty"`
 }
@@ -120,6 +123,9 @@ type Env struct {
 	BatchSize int
 	// Threads sizes the runtime's pools.
 	Threads Threads
+	// Precision is the arithmetic to run in (only for kinds with
+	// Kind.Precision; empty means float32).
+	Precision Precision
 	// Progress starts trackers for long work.
 	Progress func(label, unit string, total int) progress.Tracker
 	// Log receives human-readable messages.

@@ -74,9 +74,10 @@ type ModelConfig struct {
 
 // EvaluateConfig is the evaluate section.
 type EvaluateConfig struct {
-	Splits    []string          `yaml:"splits" doc:"Splits to predict (train, valid, test)."`
-	BatchSize int               `yaml:"batch_size" range:"[1,65536]" doc:"Images per prediction step."`
-	Threads   regressor.Threads `yaml:"threads" doc:"Thread pools of the model's runtime while predicting; thread counts can change the last bits of the results."`
+	Splits    []string            `yaml:"splits" doc:"Splits to predict (train, valid, test)."`
+	BatchSize int                 `yaml:"batch_size" range:"[1,65536]" doc:"Images per prediction step."`
+	Threads   regressor.Threads   `yaml:"threads" doc:"Thread pools of the model's runtime while predicting; thread counts can change the last bits of the results."`
+	Precision regressor.Precision `yaml:"precision" doc:"Arithmetic of prediction, as train.precision (fp32, bf16, fp16, auto), independent of the precision the model was trained in (checkpoints are float32). Only kinds that support it (resnet); others run as their model was exported, and reject bf16 and fp16."`
 }
 
 // AugmentConfig is the augment section: the augmentation itself and the
@@ -114,7 +115,7 @@ func DefaultConfig() *Config {
 		Augment:  AugmentConfig{Options: augment.DefaultOptions(), ContactSheet: ContactSheetConfig{Copies: 4}},
 		Model:    ModelConfig{Kind: "resnet", ResNet: model, Kinds: regressor.DefaultKindSettings()},
 		Train:    tfmodel.DefaultTrainConfig(),
-		Evaluate: EvaluateConfig{Splits: []string{dataset.SplitValid, dataset.SplitTest}, BatchSize: 64},
+		Evaluate: EvaluateConfig{Splits: []string{dataset.SplitValid, dataset.SplitTest}, BatchSize: 64, Precision: regressor.PrecisionFP32},
 		Analysis: analysis.DefaultOptions(),
 		Report:   ReportConfig{Options: reports.DefaultOptions()},
 		Audit:    audit.DefaultOptions(),
@@ -191,6 +192,27 @@ func (c *Config) Validate() error {
 	}
 	if split := string(c.Analysis.Split); !c.Audit.Enabled() && split != string(analysis.SplitAll) && split != "" && !slices.Contains(c.Evaluate.Splits, split) {
 		errs = append(errs, fmt.Errorf("analysis.split: %s is not among evaluate.splits %v, so it would have no predictions", split, c.Evaluate.Splits))
+	}
+	// A precision this machine cannot run fails here, before any stage
+	// (fp16 without a GPU): the same resolution the model will do. Only
+	// where it is used: training when the run trains, prediction for a
+	// kind that has mixed precision.
+	k, kerr := regressor.Lookup(string(c.Model.Kind))
+	for _, s := range []struct {
+		key  string
+		p    regressor.Precision
+		used bool
+	}{{"train.precision", c.Train.Precision, c.trains()}, {"evaluate.precision", c.Evaluate.Precision, kerr == nil && k.Precision}} {
+		if s.used && s.p.Reduced() && slices.Contains(s.p.Values(), string(s.p)) {
+			if _, err := tfmodel.ResolvePrecision(s.key, s.p, tfmodel.DetectHardware()); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if p := c.Evaluate.Precision; p == regressor.PrecisionBF16 || p == regressor.PrecisionFP16 {
+		if k, err := regressor.Lookup(string(c.Model.Kind)); err == nil && !k.Precision {
+			errs = append(errs, fmt.Errorf("evaluate.precision: %s, but kind %s runs as its model was exported; only kinds with mixed precision (resnet) take bf16 or fp16 (set fp32 or auto)", p, k.Name))
+		}
 	}
 	if n := c.Model.ResNet.InputSize; n != 0 && n != c.Data.Ingest.Size {
 		errs = append(errs, fmt.Errorf("model.input_size: %d differs from data.image_size %d; the model reads the packed images (set data.image_size: %d, or model.input_size: 0)", n, c.Data.Ingest.Size, n))

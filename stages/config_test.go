@@ -13,6 +13,7 @@ import (
 	"fairage/config"
 	"fairage/internal/spec"
 	"fairage/internal/testdata"
+	"fairage/tfmodel"
 )
 
 func repoFile(t *testing.T, rel string) string {
@@ -98,6 +99,10 @@ func TestLoadChecksWhatStagesWouldFailOn(t *testing.T) {
 		{"model.kind=vgg", `model.kind: "vgg" is not one of`},
 		{"evaluate.splits=[test, holdout]", `evaluate.splits: item 2, "holdout"`},
 		{"analysis.split=train", "analysis.split: train is not among evaluate.splits"},
+		{"train.precision=half", `train.precision: "half" is not one of fp32, bf16, fp16, auto`},
+		{"evaluate.precision=int8", `evaluate.precision: "int8" is not one of fp32, bf16, fp16, auto`},
+		{"train.precision=auto", ""},
+		{"evaluate.precision=bf16", ""}, // resnet honours it
 	}
 	for _, tc := range cases {
 		t.Run(tc.set, func(t *testing.T) {
@@ -116,6 +121,43 @@ func TestLoadChecksWhatStagesWouldFailOn(t *testing.T) {
 				t.Errorf("error %q does not say the value came from --set", err)
 			}
 		})
+	}
+}
+
+// A reduced evaluate.precision is rejected at load for a kind that runs
+// as its model was exported.
+func TestEvaluatePrecisionNeedsAKindThatHasIt(t *testing.T) {
+	preds := filepath.Join(t.TempDir(), "p.csv")
+	if err := os.WriteFile(preds, []byte("id,prediction\na,30\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for set, want := range map[string]string{
+		"evaluate.precision=bf16": "evaluate.precision: bf16, but kind predictions runs as its model was exported",
+		"evaluate.precision=auto": "",
+	} {
+		_, err := loadWith(t, "model.kind=predictions", "model.from="+preds, set)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: rejected: %v", set, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: got %v, want %q", set, err, want)
+		}
+	}
+}
+
+// A precision this machine cannot run (fp16 without a GPU or AMX-FP16)
+// fails at load, naming the key.
+func TestUnavailablePrecisionFailsAtLoad(t *testing.T) {
+	hw := tfmodel.DetectHardware()
+	if len(hw.GPUs) > 0 || slices.Contains(hw.CPUFlags, "amx_fp16") {
+		t.Skip("this machine runs fp16")
+	}
+	for _, key := range []string{"train.precision", "evaluate.precision"} {
+		_, err := loadWith(t, key+"=fp16")
+		var cerr *config.Error
+		if !errors.As(err, &cerr) || !strings.Contains(err.Error(), key+": fp16 needs a GPU or a CPU with AMX-FP16") {
+			t.Errorf("%s=fp16: got %v", key, err)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"fairage/dataset"
 	"fairage/pipeline"
 	"fairage/regressor"
+	"fairage/tfmodel"
 )
 
 // evaluateDef reads the evaluate section and, to open the model, its
@@ -56,6 +57,30 @@ type evaluateStage struct {
 // InputDigest fingerprints the model a run did not train (a file, or the
 // files of a folder), so replacing it reruns the evaluation.
 func (s evaluateStage) InputDigest(ctx context.Context) (string, error) {
+	files, err := s.modelDigest(ctx)
+	if err != nil {
+		return "", err
+	}
+	// What evaluate.precision auto resolved to on this machine joins it,
+	// for kinds that honour it.
+	var prec string
+	if k, err := regressor.Lookup(string(s.kind)); err == nil && k.Precision {
+		if prec, err = tfmodel.AutoPrecisionDigest("evaluate.precision", s.opts.Precision); err != nil {
+			return "", err
+		}
+	}
+	switch {
+	case files == "":
+		return prec, nil
+	case prec == "":
+		return files, nil
+	}
+	return files + " " + prec, nil
+}
+
+// modelDigest fingerprints the model a run did not train ("" for one it
+// trains: the train stage's output digest covers it).
+func (s evaluateStage) modelDigest(_ context.Context) (string, error) {
 	if s.trained {
 		return "", nil
 	}
@@ -144,7 +169,7 @@ func (s evaluateStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipe
 		from = ""
 	}
 	model, err := kind.Open(ctx, regressor.Env{From: from, Preset: s.preset, Settings: s.settings, BatchSize: s.opts.BatchSize,
-		Threads: s.opts.Threads, Progress: sc.Progress, Log: sc.Log})
+		Threads: s.opts.Threads, Precision: s.opts.Precision, Progress: sc.Progress, Log: sc.Log})
 	if err != nil {
 		return pipeline.Stats{}, err
 	}

@@ -50,6 +50,15 @@ type trainReport struct {
 	Augmented   string `json:"augmentation"`
 	TFVersion   string `json:"tensorflow"`
 	ResumedFrom bool   `json:"resumed"`
+	// Precision is train.precision as it resolved on this machine.
+	Precision *tfmodel.PrecisionChoice `json:"precision,omitempty"`
+}
+
+// InputDigest adds what train.precision auto resolved to on this machine
+// to the fingerprint (and the manifest), so a run on a machine that picks
+// another precision trains anew instead of reusing the other's model.
+func (s trainStage) InputDigest(context.Context) (string, error) {
+	return tfmodel.AutoPrecisionDigest("train.precision", s.train.Precision)
 }
 
 func (s trainStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeline.Stats, error) {
@@ -120,6 +129,11 @@ func (s trainStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipelin
 	}
 	rep := trainReport{Epochs: len(hist), Examples: len(train.Examples), Valid: len(valid.Examples), ImagesFrom: from,
 		Augmented: string(augOpts.Mode), TFVersion: tfmodel.Version(), ResumedFrom: sc.Resume}
+	if r, ok := model.(interface {
+		TrainedIn() *tfmodel.PrecisionChoice
+	}); ok {
+		rep.Precision = r.TrainedIn()
+	}
 	if err := writeJSON(outPath(sc, "train.json"), rep); err != nil {
 		return pipeline.Stats{}, err
 	}

@@ -35,6 +35,10 @@ type modelFile struct {
 	Input *InputNorm `json:"input,omitempty"`
 	// Weights is the source of the backbone's initial weights (absent: random).
 	Weights *WeightsSource `json:"pretrained_weights,omitempty"`
+	// Precision is what training ran in (train.precision, resolved), absent
+	// for fp32 (and in files from before it was recorded, all fp32). The
+	// variables are float32 whatever it says.
+	Precision *PrecisionChoice `json:"trained_precision,omitempty"`
 }
 
 func readModelFile(dir string) (modelFile, error) {
@@ -79,7 +83,7 @@ func (r *ResNet) writeCheckpoint(dir string, vars []*variable, extra func(tmp st
 			return err
 		}
 		norm := inputNormFor(r.cfg.Arch)
-		mf := modelFile{Format: checkpointFormat, Model: r.cfg, TensorFlow: tf.Version(), Input: &norm, Weights: r.weights}
+		mf := modelFile{Format: checkpointFormat, Model: r.cfg, TensorFlow: tf.Version(), Input: &norm, Weights: r.weights, Precision: r.trainedIn}
 		for _, v := range vars {
 			mf.Variables = append(mf.Variables, v.name)
 		}

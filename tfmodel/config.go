@@ -148,6 +148,7 @@ type TrainConfig struct {
 	EarlyStopping   EarlyStopConfig `json:"early_stopping" yaml:"early_stopping" doc:"Early stopping (and the best checkpoint)."`
 	Seed            uint64          `json:"seed" yaml:"-"`                                                                                           // shuffling and dropout (the run seed)
 	Threads         Threads         `json:"threads" yaml:"threads" doc:"TensorFlow thread pools; thread counts can change the bits of the results."` // 0: TensorFlow's choice
+	Precision       Precision       `json:"precision" yaml:"precision" doc:"Arithmetic of training (and its validation passes), through TensorFlow's mixed-precision graph rewrite: weights, optimizer, loss and checkpoints stay float32. fp32; bf16 (oneDNN bfloat16 on the CPU: native with avx512_bf16 or amx_bf16, emulated and slow otherwise); fp16 (float16 on a GPU, or a CPU with amx_fp16; no loss scaling); auto (fp16 with a GPU, bf16 on a CPU with native bfloat16, else fp32, logged with the reason; the resolved choice joins the fingerprint and model.json)."`
 	Prefetch        int             `json:"prefetch" yaml:"prefetch" range:"[1,1024]" fingerprint:"-" doc:"Batches prepared (and augmented) ahead of the session."`
 	Workers         int             `json:"workers" yaml:"workers" range:"[0,1024]" fingerprint:"-" doc:"Goroutines preparing batches (0: one per CPU)."`
 	// CheckpointDir, when set, receives best/ (best epoch by
@@ -216,6 +217,7 @@ func DefaultTrainConfig() TrainConfig {
 		Seed:            1,
 		Prefetch:        4,
 		BackboneLRScale: 1,
+		Precision:       regressor.PrecisionFP32,
 	}
 }
 

@@ -17,6 +17,7 @@ func init() {
 		Doc:         "The native ResNet regressor built in TensorFlow from Go: trained by the train stage, or loaded from a trained run (model.from).",
 		Trainable:   true,
 		ReadsImages: true,
+		Precision:   true,
 		Open:        openKind,
 		New:         newKind,
 	})
@@ -53,7 +54,7 @@ func newKind(_ context.Context, env regressor.Env, train any) (regressor.Trainab
 }
 
 func kindOptions(env regressor.Env) []Option {
-	opts := []Option{WithThreads(env.Threads.IntraOp, env.Threads.InterOp)}
+	opts := []Option{WithThreads(env.Threads.IntraOp, env.Threads.InterOp), WithPrecision(env.Precision)}
 	if env.BatchSize > 0 {
 		opts = append(opts, WithBatchSize(env.BatchSize))
 	}
@@ -88,5 +89,20 @@ func (m kindModel) Describe() regressor.Description {
 	c := m.cfg
 	return regressor.Description{Kind: "resnet", Source: m.source, InputSize: c.InputSize,
 		Preprocessing: fmt.Sprintf("packed %d×%d RGB uint8, normalised in the graph by ImageNet's mean and standard deviation", c.InputSize, c.InputSize),
-		Output:        fmt.Sprintf("%s ×%g, sigmoid × %g years", c.Arch, c.WidthMultiplier, c.AgeMax)}
+		Output:        fmt.Sprintf("%s ×%g, sigmoid × %g years", c.Arch, c.WidthMultiplier, c.AgeMax),
+		Precision:     m.precisionNote()}
+}
+
+// precisionNote is the session's precision, and the training one when it
+// differs (a bf16-trained model evaluated in fp32); "" for fp32 all
+// along, so fp32 descriptions read as before precision existed.
+func (m kindModel) precisionNote() string {
+	if m.prec.Setting == regressor.PrecisionFP32 && m.trainedIn == nil {
+		return ""
+	}
+	s := m.prec.String()
+	if t := m.trainedIn; t != nil && t.Resolved != m.prec.Resolved {
+		s += "; trained in " + string(t.Resolved)
+	}
+	return s
 }

@@ -22,6 +22,12 @@ type ResNet struct {
 	// weights says where the backbone's initial weights came from (nil:
 	// random init); model.json carries it on.
 	weights *WeightsSource
+	// prec is the precision this session runs in; trainedIn the one the
+	// weights were trained in when it was not plain fp32 (model.json
+	// carries it on; nil: fp32, which every model saved before precision
+	// was recorded used, so fp32 runs write the same files as before).
+	prec      PrecisionChoice
+	trainedIn *PrecisionChoice
 }
 
 var _ regressor.Trainable = kindModel{}
@@ -61,7 +67,7 @@ func Load(dir string, opts ...Option) (r *ResNet, err error) {
 		r.Close()
 		return nil, err
 	}
-	r.weights = mf.Weights
+	r.weights, r.trainedIn = mf.Weights, mf.Precision
 	return r, nil
 }
 
@@ -77,15 +83,24 @@ func open(cfg ModelConfig, opts []Option) (*ResNet, error) {
 	if err != nil {
 		return nil, err
 	}
+	prec, err := o.resolvedPrecision()
+	if err != nil {
+		return nil, fmt.Errorf("tfmodel: %w", err)
+	}
+	logPrecision(o.log, prec)
 	gr, err := buildGraph(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tfmodel: %w", err)
 	}
-	sess, err := openSession(gr.g, o.intra, o.inter, o.log)
+	sess, err := openSession(gr.g, o.intra, o.inter, prec, o.log)
 	if err != nil {
 		return nil, fmt.Errorf("tfmodel: %w", err)
 	}
-	return &ResNet{cfg: cfg, opts: o, gr: gr, sess: sess}, nil
+	r := &ResNet{cfg: cfg, opts: o, gr: gr, sess: sess, prec: prec}
+	if o.train != nil && prec.Setting != regressor.PrecisionFP32 {
+		r.trainedIn = &prec
+	}
+	return r, nil
 }
 
 // Config returns the network's configuration.
@@ -94,6 +109,14 @@ func (r *ResNet) Config() ModelConfig { return r.cfg }
 // Pretrained says where the backbone's initial weights came from (nil for a
 // random init).
 func (r *ResNet) Pretrained() *WeightsSource { return r.weights }
+
+// Precision is the precision this model's session runs in.
+func (r *ResNet) Precision() PrecisionChoice { return r.prec }
+
+// TrainedIn is the precision the weights were trained in; nil for fp32
+// (train.precision fp32, an untrained model, or a model.json from before
+// precision was recorded, when everything trained in float32).
+func (r *ResNet) TrainedIn() *PrecisionChoice { return r.trainedIn }
 
 // Input is the pixel normalisation the network applies in its graph.
 func (r *ResNet) Input() InputNorm { return inputNormFor(r.cfg.Arch) }

@@ -16,7 +16,8 @@ type options struct {
 	intra, inter int
 	log          *slog.Logger
 	progress     func(label, unit string, total int) progress.Tracker
-	batchSize    int // prediction batch size
+	batchSize    int       // prediction batch size
+	precision    Precision // of a model that only predicts (training: TrainConfig.Precision)
 	// noFeatureCache makes head-only phases recompute the backbone every
 	// epoch (WithFeatureCache).
 	noFeatureCache bool
@@ -37,6 +38,13 @@ func WithTraining(tc TrainConfig) Option {
 // own choice, all cores), for models used only to predict.
 func WithThreads(intra, inter int) Option {
 	return func(o *options) { o.intra, o.inter = intra, inter }
+}
+
+// WithPrecision sets the precision of a model used only to predict (fp32
+// by default; a model made WithTraining runs in TrainConfig.Precision).
+// See precision.go for what each value does.
+func WithPrecision(p Precision) Option {
+	return func(o *options) { o.precision = p }
 }
 
 // WithBatchSize sets the prediction batch size (default 64, or the

@@ -25,15 +25,17 @@ func Version() string { return tf.Version() }
 // openSession starts a session on g with the given thread pools and logs the
 // devices TensorFlow placed it on (a GPU appears when the library has CUDA
 // support and finds one; placement is automatic).
-func openSession(g *tf.Graph, intra, inter int, log *slog.Logger) (*tf.Session, error) {
-	cfg, err := proto.Marshal(&corepb.ConfigProto{
+func openSession(g *tf.Graph, intra, inter int, prec PrecisionChoice, log *slog.Logger) (*tf.Session, error) {
+	cp := &corepb.ConfigProto{
 		IntraOpParallelismThreads: int32(intra),
 		InterOpParallelismThreads: int32(inter),
 		// TensorFlow otherwise sizes a process-wide pool by the first
 		// session's settings, so a later session with other thread counts
 		// would run (and round) differently from the same session alone.
 		UsePerSessionThreads: true,
-	})
+	}
+	prec.rewrite(cp) // mixed precision (precision.go)
+	cfg, err := proto.Marshal(cp)
 	if err != nil {
 		return nil, fmt.Errorf("encode session config: %w", err)
 	}
@@ -51,6 +53,6 @@ func openSession(g *tf.Graph, intra, inter int, log *slog.Logger) (*tf.Session, 
 		names[i] = d.Type + ":" + d.Name
 	}
 	log.Info("tensorflow session", "version", tf.Version(), "devices", names,
-		"intra_op_threads", intra, "inter_op_threads", inter)
+		"intra_op_threads", intra, "inter_op_threads", inter, "precision", prec.Resolved)
 	return sess, nil
 }

@@ -5,6 +5,10 @@
 // beside the Keras peer (peer.py) with the same architecture, batch, input
 // size and thread pools, and prints the ratios.
 //
+// -precision bf16 (or fp16, auto) trains and predicts through TensorFlow's
+// mixed-precision rewrite (train.precision); precision.sh compares it with
+// fp32 and with Keras's mixed_bfloat16 policy.
+//
 // With -strategy head_only it times head-only epochs instead (training and
 // validation, as the pipeline runs them), with the backbone's features
 // cached or (-cache=false) recomputed every epoch; cache.sh compares both.
@@ -40,6 +44,7 @@ func main() {
 	strategy := flag.String("strategy", "all_layers", "all_layers (throughput) or head_only (epoch times)")
 	cache := flag.Bool("cache", true, "head_only: train the head on cached backbone features")
 	valid := flag.Int("valid", 0, "head_only: validation images per epoch (default n/4)")
+	precision := flag.String("precision", "fp32", "train.precision: fp32, bf16, fp16 or auto (training and prediction)")
 	flag.Parse()
 	if *strategy == "head_only" {
 		if err := headOnly(*arch, *n, *valid, *size, *width, *batch, *epochs, *intra, *inter, *cache); err != nil {
@@ -48,13 +53,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*arch, *n, *size, *width, *batch, *epochs, *predicts, *intra, *inter); err != nil {
+	if err := run(*arch, *n, *size, *width, *batch, *epochs, *predicts, *intra, *inter, tfmodel.Precision(*precision)); err != nil {
 		fmt.Fprintln(os.Stderr, "train-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(arch string, n, size int, width float64, batch, epochs, predicts, intra, inter int) error {
+func run(arch string, n, size int, width float64, batch, epochs, predicts, intra, inter int, precision tfmodel.Precision) error {
 	if epochs < 2 {
 		return fmt.Errorf("-epochs %d: need a warm-up epoch and at least one timed epoch", epochs)
 	}
@@ -75,6 +80,7 @@ func run(arch string, n, size int, width float64, batch, epochs, predicts, intra
 	tc.Strategy, tc.Epochs, tc.Adam.LR, tc.BatchSize = "all_layers", epochs, 1e-4, batch
 	tc.ReduceOnPlateau.Patience, tc.EarlyStopping = 0, tfmodel.EarlyStopConfig{Monitor: "mae"}
 	tc.Threads = tfmodel.Threads{IntraOp: intra, InterOp: inter}
+	tc.Precision = precision
 	m, err := tfmodel.New(cfg, tfmodel.WithTraining(tc), tfmodel.WithProgress(nil),
 		tfmodel.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
@@ -91,8 +97,8 @@ func run(arch string, n, size int, width float64, batch, epochs, predicts, intra
 		rates = append(rates, h.ImagesPerSec)
 	}
 	slices.Sort(rates)
-	fmt.Printf("go train %s %dx%d width %g batch %d: images_per_s=%.1f (median of %d epochs of %d images after 1 warm-up)\n",
-		arch, size, size, width, batch, rates[len(rates)/2], len(rates), n)
+	fmt.Printf("go train %s %dx%d width %g batch %d precision %s: images_per_s=%.1f (median of %d epochs of %d images after 1 warm-up)\n",
+		arch, size, size, width, batch, m.Precision().Resolved, rates[len(rates)/2], len(rates), n)
 
 	if _, err := m.Predict(context.Background(), data); err != nil { // warm-up
 		return err
@@ -105,7 +111,8 @@ func run(arch string, n, size int, width float64, batch, epochs, predicts, intra
 		}
 		best = max(best, float64(n)/time.Since(start).Seconds())
 	}
-	fmt.Printf("go predict %s %dx%d width %g batch %d: images_per_s=%.1f (best of %d passes)\n", arch, size, size, width, batch, best, predicts)
+	fmt.Printf("go predict %s %dx%d width %g batch %d precision %s: images_per_s=%.1f (best of %d passes)\n",
+		arch, size, size, width, batch, m.Precision().Resolved, best, predicts)
 	return nil
 }
 

@@ -6,7 +6,9 @@ uint8 input normalised in the model with ImageNet mean/std, ResNet stem
 (resnet18/34) with 1x1 projection shortcuts, global average pooling, the
 study's head (dense 512-256-128-64-32 + ReLU + dropout 0.2), one sigmoid
 unit; MAE loss on targets scaled by 100, Adam. Same input size, width,
-batch and thread pools as the Go side. Data comes from tf.data with
+batch and thread pools as the Go side. --precision bf16 sets Keras's
+mixed_bfloat16 policy (bfloat16 compute, float32 variables), the peer of
+the Go side's -precision bf16. Data comes from tf.data with
 prefetch, as a Keras user would feed it. Prints images/s lines in the Go
 side's format: the median of the timed epochs after one warm-up epoch, and
 the best of several model.predict passes after a warm-up pass.
@@ -160,7 +162,11 @@ def main():
     p.add_argument("--predicts", type=int, default=3)
     p.add_argument("--intra", type=int, default=2)
     p.add_argument("--inter", type=int, default=1)
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                   help="bf16: keras.mixed_precision policy mixed_bfloat16 (variables float32)")
     a = p.parse_args()
+    if a.precision == "bf16":
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
     tf.config.threading.set_intra_op_parallelism_threads(a.intra)
     tf.config.threading.set_inter_op_parallelism_threads(a.inter)
     keras.utils.set_random_seed(1)
@@ -177,7 +183,7 @@ def main():
     timer = EpochTimer()
     model.fit(train, epochs=a.epochs, verbose=0, callbacks=[timer])
     rates = sorted(a.n / t for t in timer.times[1:])
-    print(f"keras train {a.arch} {a.size}x{a.size} width {a.width:g} batch {a.batch}: "
+    print(f"keras train {a.arch} {a.size}x{a.size} width {a.width:g} batch {a.batch} precision {a.precision}: "
           f"images_per_s={rates[len(rates) // 2]:.1f} (median of {len(rates)} epochs of {a.n} images after 1 warm-up)")
 
     model.predict(infer, verbose=0)  # warm-up
@@ -186,7 +192,7 @@ def main():
         start = time.perf_counter()
         model.predict(infer, verbose=0)
         best = max(best, a.n / (time.perf_counter() - start))
-    print(f"keras predict {a.arch} {a.size}x{a.size} width {a.width:g} batch {a.batch}: "
+    print(f"keras predict {a.arch} {a.size}x{a.size} width {a.width:g} batch {a.batch} precision {a.precision}: "
           f"images_per_s={best:.1f} (best of {a.predicts} passes)")
 
 
