@@ -15,6 +15,7 @@ import (
 
 	// Model kinds register themselves.
 	_ "fairage/onnxmodel"
+	_ "fairage/tfjsmodel"
 )
 
 // stageDef declares one stage: which settings it reads (pointers into the
