@@ -93,7 +93,8 @@ type tfjsRef struct {
 	TFJS, Backend string
 	Outputs       [][]float64
 	Seconds       float64
-	Repeat, N     int
+	Passes        []float64
+	N             int
 }
 
 // runTFJS runs the model in Node on the given RGB images.
