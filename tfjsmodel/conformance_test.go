@@ -208,3 +208,90 @@ func TestPresetsMatchTFJS(t *testing.T) {
 		})
 	}
 }
+
+// TestEmotionMatchesTFJS: the emotion classifier's probabilities equal
+// those of TensorFlow.js fed exactly as the human library's emotion.ts
+// feeds it (its own gray conversion and scaling, done in tfjs ops), on 20
+// UTKFace crops within 1e-4: the preset's declared preprocessing is that
+// scaling.
+func TestEmotionMatchesTFJS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs TF.js in Node; skipped with -short")
+	}
+	root, nodeDir := nodeEnv(t)
+	const n = 20
+	paths, _ := utkCrops(t, n, 911)
+	p := Classifiers["emotion"]
+	modelPath, err := Preset{Name: p.Name, File: p.File, SHA256: p.SHA256}.Path()
+	if err != nil {
+		t.Skipf("%v", err)
+	}
+	c, err := OpenClassifier("emotion", Options{BatchSize: 8, IntraOpThreads: 2, InterOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pre := p.Preprocess
+	images := resized(t, pre, paths) // RGB bytes at 64×64: both sides convert to gray themselves
+
+	tmp := t.TempDir()
+	imagesPath, outPath := filepath.Join(tmp, "images.u8"), filepath.Join(tmp, "out.json")
+	if err := os.WriteFile(imagesPath, images, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", filepath.Join(root, "scripts", "conformance", "tfjs_graph.mjs"),
+		nodeDir, modelPath, imagesPath, fmt.Sprint(n), fmt.Sprint(pre.Height), `{"human": "emotion"}`, p.Output, outPath, "1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("node tfjs_graph.mjs: %v\n%s", err, out)
+	}
+	var ref tfjsRef
+	b, err := os.ReadFile(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &ref); err != nil || len(ref.Outputs) != n {
+		t.Fatalf("reference: %v, %d rows", err, len(ref.Outputs))
+	}
+
+	pp, err := preprocess.New(pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := pre.NewTensor(n)
+	per := pre.Height * pre.Width * 3
+	for i := range n {
+		if err := pp.PutRGB(x, i, images[i*per:(i+1)*per], pre.Height, pre.Width); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.Classify(context.Background(), x, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst, same := 0.0, 0
+	counts := map[string]int{}
+	for i, g := range got {
+		if g.Err != nil {
+			t.Fatalf("image %d: %v", i, g.Err)
+		}
+		best := 0
+		for j, v := range g.Probs {
+			worst = max(worst, math.Abs(float64(v)-ref.Outputs[i][j]))
+			if ref.Outputs[i][j] > ref.Outputs[i][best] {
+				best = j
+			}
+		}
+		if best == g.Best {
+			same++
+		}
+		counts[p.Classes[g.Best]]++
+	}
+	if worst > 1e-4 {
+		t.Errorf("max |Δ probability| %.3g > 1e-4", worst)
+	}
+	if same != n {
+		t.Errorf("same top class for %d/%d crops", same, n)
+	}
+	t.Logf("emotion: %d crops, fairage vs TF.js %s (the human library's preprocessing): max |Δ probability| %.3g, same top class %d/%d; top classes %v",
+		n, ref.TFJS, worst, same, n, counts)
+}

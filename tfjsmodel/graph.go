@@ -2,12 +2,22 @@ package tfjsmodel
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 
 	tf "github.com/tensorflow/tensorflow/tensorflow/go"
 	"google.golang.org/protobuf/proto"
 )
+
+func init() {
+	// TensorFlow's C++ INFO lines (CPU feature notes, MLIR pass notices)
+	// would interleave with progress output; warnings and errors still
+	// show. Only when the user has not chosen a level (as in tfmodel).
+	if _, set := os.LookupEnv("TF_CPP_MIN_LOG_LEVEL"); !set {
+		os.Setenv("TF_CPP_MIN_LOG_LEVEL", "1")
+	}
+}
 
 // notRegistered is how TensorFlow's importer names an op it lacks.
 var notRegistered = regexp.MustCompile(`Op type not registered '([^']+)'`)

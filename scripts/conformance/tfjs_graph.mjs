@@ -9,7 +9,8 @@
 // MODEL_JSON  the graph model's model.json (shards beside it)
 // IMAGES      N raw SIZE×SIZE×3 RGB uint8 images, back to back
 // PREP        JSON {"color": "rgb"|"bgr", "mean": [m0, m1, m2] or [], "scale": s}:
-//             each input value is (byte − mean[c]) × scale in the model's channel order
+//             each input value is (byte − mean[c]) × scale in the model's channel order;
+//             or {"human": "emotion"}: the human library's own emotion preprocessing
 // OUTPUT      the output tensor to fetch (e.g. Identity:0)
 // OUT         JSON written: {tfjs, backend, outputs: [[row], ...], passes: [seconds of
 //             each pass], seconds: the fastest, n}
@@ -52,6 +53,14 @@ async function load() {
 function input(pixels) {
   return tf.tidy(() => {
     let x = tf.tensor4d(new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.length), [n, size, size, 3], 'int32').toFloat();
+    if (prep.human === 'emotion') {
+      // The human library's src/gear/emotion.ts, step by step, on its
+      // [0, 1] input: weighted rgb to gray, then (gray − 0.5) × 2.
+      x = tf.div(x, 255);
+      const [red, green, blue] = tf.split(x, 3, 3);
+      const gray = tf.addN([tf.mul(red, 0.2989), tf.mul(green, 0.5870), tf.mul(blue, 0.1140)]);
+      return tf.mul(tf.sub(gray, 0.5), 2);
+    }
     if (prep.color === 'bgr') x = tf.reverse(x, 3);
     if (prep.mean && prep.mean.length) x = tf.sub(x, tf.tensor1d(prep.mean));
     if (prep.scale !== 1) x = tf.mul(x, tf.scalar(prep.scale));
