@@ -36,7 +36,7 @@ var Classifiers = map[string]ClassifierPreset{
 			"gray = 0.2989 R + 0.587 G + 0.114 B on [0, 1] then (gray − 0.5) × 2, exactly as the human library's src/gear/emotion.ts " +
 			"feeds it; softmax over angry, disgust, fear, happy, sad, surprise, neutral",
 		License:   humanLicense,
-		TrainedOn: []string{"FER2013"},
+		TrainedOn: []string{"fer2013"},
 		File:      humanModels + "emotion.json",
 		SHA256: map[string]string{
 			"emotion.json": "56f7e557eb0c863a8b9ab04ac7ccba756e93bf2c27dce135ef0e8712b80b7ad2",

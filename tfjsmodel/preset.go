@@ -21,8 +21,9 @@ type Preset struct {
 	Name    string
 	Doc     string // what it is, where from, how it reads faces
 	License string
-	// TrainedOn names its training data where known (a report warns when
-	// the audited data is among them).
+	// TrainedOn names its training data where known, as dataset adapter
+	// names where fairage has one (a report warns when the audited
+	// data.adapter is among them).
 	TrainedOn []string
 	// File is the model.json, slash-separated, relative to the models
 	// folder; SHA256 pins it and each shard (by base name).
@@ -62,10 +63,12 @@ var Presets = map[string]Preset{
 	"faceres-age": {
 		Name: "faceres-age",
 		Doc: "HSE FaceRes (Savchenko 2019: a MobileNet trained for face identification on VGGFace2, with age and gender heads), " +
-			"as human-models' faceres.json: 224x224 BGR minus the Caffe mean [103.939 116.779 123.68] (the human library feeds RGB 0-255, " +
-			"which measured worse on UTKFace: MAE 7.9 against 6.2), age = expected value over 100 one-year bins (age_pred/Softmax)",
-		License:   humanLicense,
-		TrainedOn: []string{"VGGFace2 (backbone)", "age/gender heads: not stated by the package; see Savchenko 2019, PeerJ CS 197"},
+			"as human-models' faceres.json (the age head's training data is not stated): 224x224 BGR minus the Caffe mean [103.939 116.779 123.68] (the human library feeds RGB 0-255, " +
+			"which measured worse on 1,000 UTKFace faces in a feasibility run: MAE 7.9 against 6.2), age = expected value over 100 one-year bins (age_pred/Softmax)",
+		License: humanLicense,
+		// The backbone's data; the package does not state the age head's
+		// (see Savchenko 2019, PeerJ Computer Science 197).
+		TrainedOn: []string{"vggface2"},
 		File:      humanModels + "faceres.json",
 		SHA256: map[string]string{
 			"faceres.json": "5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df",
@@ -79,11 +82,13 @@ var Presets = map[string]Preset{
 		Name: "gear-age",
 		Doc: "GEAR predictor (gender, emotion, age, race; github.com/Udolf15/GEAR-Predictor) as human-models' gear.json: " +
 			"198x198 RGB in [0,1], the whole crop (the human library cuts an inner box first), age = expected value over its 7 age bins " +
-			"at the human library's bin ages [15 23 28 35.5 45.5 55.5 65] (src/gear/gear.ts; the library itself refines the top bin instead)",
+			"at the human library's bin ages [15 23 28 35.5 45.5 55.5 65] (src/gear/gear.ts; the library itself refines the top bin instead). " +
+			"Probably trained on UTKFace (its race classes are UTKFace's five, in UTKFace's order): not held out there",
 		License: humanLicense,
-		// The race head's five classes are UTKFace's own ethnicity labels in
-		// UTKFace's order (white, black, asian, indian, other).
-		TrainedOn: []string{"UTKFace (inferred: the race head has exactly UTKFace's five ethnicity classes in its order; not stated upstream)"},
+		// Inferred, not stated upstream: the race head's five classes are
+		// UTKFace's own ethnicity labels in UTKFace's order (white, black,
+		// asian, indian, other), and its age bins cover UTKFace's range.
+		TrainedOn: []string{"utkface"},
 		File:      humanModels + "gear.json",
 		SHA256: map[string]string{
 			"gear.json": "d364960439f8ff5d73e5a38e16ffc695a586330f5e03e40b6e0e7a3ec77ff03f",
@@ -97,10 +102,12 @@ var Presets = map[string]Preset{
 	"ssrnet-age": {
 		Name: "ssrnet-age",
 		Doc: "SSR-Net (Yang et al. 2018, github.com/shamangary/SSR-Net) as human-models' age.json: 64x64 BGR 0-255 " +
-			"(the upstream demo feeds OpenCV's BGR; the human library feeds RGB), one output in years. Near useless on UTKFace " +
-			"(MAE 13.7 on 1,000 faces against 15.0 for predicting the median)",
-		License:   humanLicense,
-		TrainedOn: []string{"IMDB, WIKI, MORPH2 or MegaAge-Asian (upstream publishes SSR-Net weights for each; the package does not say which)"},
+			"(OpenCV's channel order, in which SSR-Net's Python demos read faces; the human library feeds RGB), one output in years. " +
+			"Near useless on UTKFace: MAE 14.8 on the test split of configs/utkface-scratch.yaml (2,854 faces), about what predicting the median gives",
+		License: humanLicense,
+		// Upstream publishes SSR-Net weights for each of these; the package
+		// does not say which one it converted.
+		TrainedOn: []string{"imdb", "wiki", "morph2", "megaage-asian"},
 		File:      humanModels + "age.json",
 		SHA256: map[string]string{
 			"age.json": "846df6f4231311d8bb84fae9087a26051c872bd981254816386afad1cd21f8f0",
