@@ -13,6 +13,7 @@
 package tfjsmodel
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -109,6 +110,10 @@ func ReadModel(path string) (*Converted, error) {
 // shards from dir.
 func Convert(modelJSONBytes []byte, dir string) (*Converted, error) {
 	var m modelJSON
+	if b := bytes.TrimSpace(modelJSONBytes); len(b) > 0 && b[0] == '[' {
+		return nil, errors.New("this is a weights manifest (a JSON list of shard groups) without a graph, not a graph model's model.json: " +
+			"a weights-only model (such as face-api's nets) needs its network built in code")
+	}
 	if err := json.Unmarshal(modelJSONBytes, &m); err != nil {
 		return nil, fmt.Errorf("not a TF.js model.json: %w", err)
 	}

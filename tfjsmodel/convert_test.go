@@ -453,6 +453,9 @@ func TestConvertErrors(t *testing.T) {
 			tp.add("b", []int{2}, []float32{1, 1})
 			tp.nodes = append(tp.nodes, node("f", "_FusedMatMul", []string{"x", "w", "b"}, fusedAttrs([]string{"BiasAdd", "Swish"}, 1, false)))
 		}, want: []string{`node "f" (_FusedMatMul)`, "Swish"}},
+		{name: "weights manifest only", files: func(dir string) {
+			os.WriteFile(filepath.Join(dir, "model.json"), []byte(`[{"paths": ["w.bin"], "weights": []}]`), 0o644)
+		}, want: []string{"weights manifest", "without a graph"}},
 		{name: "not JSON", mangle: nil, files: func(dir string) { os.WriteFile(filepath.Join(dir, "model.json"), []byte("<html>"), 0o644) },
 			want: []string{"not a TF.js model.json"}},
 	}
