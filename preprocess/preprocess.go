@@ -117,6 +117,22 @@ func (p *Preprocessor) PutRGB(t Tensor, i int, rgb []byte, height, width int) er
 		src = [3]int{2, 1, 0}
 	}
 	off := i * s.PerImage()
+	if s.Color == Gray && len(s.GrayWeights) == 3 {
+		// In float32, in the declared order: weighted sum, mean, std, scale.
+		w0, w1, w2 := float32(s.GrayWeights[0]), float32(s.GrayWeights[1]), float32(s.GrayWeights[2])
+		m, sd, sc := float32(s.mean(0)), float32(s.std(0)), float32(s.Scale)
+		for j := range hw {
+			v := w0*float32(rgb[3*j]) + w1*float32(rgb[3*j+1]) + w2*float32(rgb[3*j+2]) - m
+			if sd != 1 {
+				v /= sd
+			}
+			if sc != 1 {
+				v *= sc
+			}
+			t.F32[off+j] = v
+		}
+		return nil
+	}
 	if s.Color == Gray {
 		for j := range hw {
 			y := gray(rgb[3*j], rgb[3*j+1], rgb[3*j+2])

@@ -28,6 +28,12 @@ func spec22(mod func(*Spec)) Spec {
 // (70,80,90), (100,110,120).
 var img22 = []byte{10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120}
 
+// grayW is the float luma with MATLAB's weights, then (y − 127.5) × 2/255,
+// in float32.
+func grayW(r, g, b float32) float32 {
+	return (float32(0.2989)*r + float32(0.587)*g + float32(0.114)*b - 127.5) * float32(2.0/255)
+}
+
 // f32 is (x − m) / 256 in float32.
 func f32(x, m float64) float32 { return (float32(x) - float32(m)) / 256 }
 
@@ -72,6 +78,11 @@ func TestPutRGB(t *testing.T) {
 		{"gray float", spec22(func(s *Spec) { s.Color = Gray }),
 			// Pillow's L: (r·19595 + g·38470 + b·7471 + 32768) >> 16
 			[]float32{18, 48, 78, 108}, nil},
+		{"gray weights, the human library's emotion scaling", spec22(func(s *Spec) {
+			s.Color, s.GrayWeights, s.Mean, s.Scale = Gray, []float64{0.2989, 0.587, 0.114}, []float64{127.5}, 2.0/255
+		}),
+			// (Σ w·byte − 127.5) × 2/255 in float32 = (gray on [0, 1] − 0.5) × 2
+			[]float32{grayW(10, 20, 30), grayW(40, 50, 60), grayW(70, 80, 90), grayW(100, 110, 120)}, nil},
 		{"gray uint8 nchw", spec22(func(s *Spec) { s.Color, s.Layout, s.DType = Gray, NCHW, Uint8 }),
 			nil, []uint8{18, 48, 78, 108}},
 		{"uint8 bgr nhwc", spec22(func(s *Spec) { s.Color, s.DType = BGR, Uint8 }),
@@ -351,6 +362,10 @@ func TestSpecValidate(t *testing.T) {
 		{"bad kernel", spec22(func(s *Spec) { s.Resample = "lanczos" }), []string{`resample: "lanczos" is not one of`}},
 		{"mean count", spec22(func(s *Spec) { s.Mean = []float64{1, 2} }), []string{"mean: 2 values given; expected 1 or 3 (one per channel of color rgb)"}},
 		{"gray takes one mean", spec22(func(s *Spec) { s.Color, s.Mean = Gray, []float64{1, 2, 3} }), []string{"mean: 3 values given; expected 1 or 1"}},
+		{"gray weights need gray", spec22(func(s *Spec) { s.GrayWeights = []float64{0.3, 0.6, 0.1} }),
+			[]string{"gray_weights: apply to color gray with dtype float32 only, not rgb float32"}},
+		{"gray weights count", spec22(func(s *Spec) { s.Color, s.GrayWeights = Gray, []float64{0.5, 0.5} }),
+			[]string{"gray_weights: 2 values given; expected 3"}},
 		{"zero std", spec22(func(s *Spec) { s.Std = []float64{1, 0, 1} }), []string{"std: item 2 is 0; must be finite and non-zero"}},
 		{"uint8 with mean", spec22(func(s *Spec) { s.DType, s.Mean, s.Scale = Uint8, []float64{3}, 2 }),
 			[]string{"mean: dtype uint8 passes bytes unchanged", "scale: dtype uint8"}},

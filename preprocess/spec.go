@@ -82,6 +82,10 @@ type Spec struct {
 	Mean     []float64        `yaml:"mean" json:"mean,omitempty" doc:"per-channel mean subtracted from the byte value, in the model's channel order (one value for all channels; empty: 0)"`
 	Std      []float64        `yaml:"std" json:"std,omitempty" doc:"per-channel divisor applied after the mean (one value for all channels; empty: 1)"`
 	Scale    float64          `yaml:"scale" json:"scale,omitempty" doc:"factor applied last, e.g. 0.00390625 for /256 or 0.003921569 for /255 (1: none)" range:"(0,inf)"`
+	// GrayWeights replaces the integer luma of color gray by a float sum,
+	// for models trained on such a conversion (the human library's
+	// emotion model uses MATLAB's rgb2gray weights on [0, 1] values).
+	GrayWeights []float64 `yaml:"gray_weights" json:"gray_weights,omitempty" doc:"color gray: weights of red, green and blue summed in float32 before mean, std and scale (e.g. [0.2989, 0.587, 0.114], MATLAB's rgb2gray); empty: Pillow's integer ITU-R 601 luma"`
 }
 
 // DefaultSpec returns the settings a model declaration may leave out: the
@@ -145,6 +149,19 @@ func (s Spec) Check(prefix string) error {
 	}
 	perChannel("mean", s.Mean, false)
 	perChannel("std", s.Std, true)
+	if len(s.GrayWeights) > 0 {
+		if s.Color != Gray || s.DType != Float32 {
+			bad("gray_weights", "apply to color gray with dtype float32 only, not %s %s", s.Color, s.DType)
+		}
+		if len(s.GrayWeights) != 3 {
+			bad("gray_weights", "%d values given; expected 3 (red, green, blue)", len(s.GrayWeights))
+		}
+		for i, w := range s.GrayWeights {
+			if math.IsNaN(w) || math.IsInf(w, 0) {
+				bad("gray_weights", "item %d is %v; must be finite", i+1, w)
+			}
+		}
+	}
 	if s.DType == Uint8 {
 		for i := range c {
 			if s.mean(i) != 0 || s.std(i) != 1 {
@@ -177,7 +194,11 @@ func pick(v []float64, c int, def float64) float64 {
 // 104.298]) × 0.00390625".
 func (s Spec) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%dx%d %s %s, %s %s %s", s.Height, s.Width, s.Resample, s.Fit, s.Color, s.Layout, s.DType)
+	color := string(s.Color)
+	if len(s.GrayWeights) > 0 {
+		color += " " + list(s.GrayWeights)
+	}
+	fmt.Fprintf(&b, "%dx%d %s %s, %s %s %s", s.Height, s.Width, s.Resample, s.Fit, color, s.Layout, s.DType)
 	if s.DType == Uint8 {
 		b.WriteString(" bytes")
 		return b.String()

