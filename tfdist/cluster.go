@@ -49,7 +49,7 @@ type fileLayout struct {
 func LoadFile(path string) (Cluster, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return Cluster{}, fmt.Errorf("cluster file: %w", err)
+		return Cluster{}, fmt.Errorf("cluster file: %w", err) // names the path
 	}
 	var l fileLayout
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
@@ -58,7 +58,7 @@ func LoadFile(path string) (Cluster, error) {
 		return Cluster{}, fmt.Errorf("cluster file %s: %v (expected the keys worker and ps, each a list of host:port)", path, err)
 	}
 	c := Cluster{Worker: l.Worker, PS: l.PS}
-	if err := c.validateLayout(path); err != nil {
+	if err := c.validateLayout("cluster file " + path + ":"); err != nil {
 		return Cluster{}, err
 	}
 	return c, nil
@@ -96,18 +96,24 @@ func (c Cluster) Validate(key string) error {
 
 // validateLayout checks that there is at least one worker, at most one ps
 // task, and that every address is a host:port with a port in 1-65535 that
-// no other task uses.
+// no other task uses. where is a config key ("train.cluster") or, ending in
+// a colon, a file ("cluster file c.yaml:").
 func (c Cluster) validateLayout(where string) error {
+	sep := "."
+	if strings.HasSuffix(where, ":") {
+		sep = " "
+	}
+	key := func(job string) string { return where + sep + job }
 	var errs []error
 	if len(c.Worker) == 0 {
-		errs = append(errs, fmt.Errorf("%s.worker: at least one worker task (host:port) is needed", where))
+		errs = append(errs, fmt.Errorf("%s: at least one worker task (host:port) is needed", key(JobWorker)))
 	}
 	if len(c.PS) > 1 {
-		errs = append(errs, fmt.Errorf("%s.ps: %d tasks given; the variables live on one parameter task, so give at most one", where, len(c.PS)))
+		errs = append(errs, fmt.Errorf("%s: %d tasks given; the variables live on one parameter task, so give at most one", key(JobPS), len(c.PS)))
 	}
 	seen := map[string]string{}
 	check := func(job string, i int, addr string) {
-		key := fmt.Sprintf("%s.%s[%d]", where, job, i)
+		key := fmt.Sprintf("%s[%d]", key(job), i)
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil || host == "" {
 			errs = append(errs, fmt.Errorf("%s: %q is not host:port", key, addr))
