@@ -50,6 +50,30 @@ type trainReport struct {
 	Augmented   string `json:"augmentation"`
 	TFVersion   string `json:"tensorflow"`
 	ResumedFrom bool   `json:"resumed"`
+	// Cluster is where training ran when train.cluster was set.
+	Cluster *clusterReport `json:"cluster,omitempty"`
+}
+
+// clusterReport is the cluster layout in train.json.
+type clusterReport struct {
+	Layout string   `json:"layout"`
+	Worker []string `json:"worker"`
+	PS     []string `json:"ps,omitempty"`
+}
+
+// InputDigest puts the cluster layout (how many workers, where the
+// variables live) into the fingerprint: it changes the results (batch-norm
+// statistics per shard), while the addresses, which do not, stay out. A
+// cluster file is read here, so editing it is noticed.
+func (s trainStage) InputDigest(context.Context) (string, error) {
+	if !s.train.Cluster.Enabled() {
+		return "", nil
+	}
+	cl, err := s.train.Cluster.Resolve("train.cluster")
+	if err != nil {
+		return "", err
+	}
+	return "train.cluster: " + cl.Layout(), nil
 }
 
 func (s trainStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeline.Stats, error) {
@@ -120,6 +144,14 @@ func (s trainStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipelin
 	}
 	rep := trainReport{Epochs: len(hist), Examples: len(train.Examples), Valid: len(valid.Examples), ImagesFrom: from,
 		Augmented: string(augOpts.Mode), TFVersion: tfmodel.Version(), ResumedFrom: sc.Resume}
+	if tc.Cluster.Enabled() {
+		cl, err := tc.Cluster.Resolve("train.cluster")
+		if err != nil {
+			return pipeline.Stats{}, err
+		}
+		rep.Cluster = &clusterReport{Layout: cl.Layout(), Worker: cl.Worker, PS: cl.PS}
+		fmt.Fprintf(sc.Log, "train: on a TensorFlow cluster: %s\n", cl.Layout())
+	}
 	if err := writeJSON(outPath(sc, "train.json"), rep); err != nil {
 		return pipeline.Stats{}, err
 	}

@@ -23,9 +23,9 @@ const (
 // address. It is also the config section train.cluster, where the layout is
 // either inline or in a cluster file (File).
 type Cluster struct {
-	File   string   `json:"file,omitempty" yaml:"file" path:"config" fingerprint:"-" doc:"Cluster file (YAML with keys worker and ps, each a list of host:port); instead of the inline lists. Empty with no workers: train in this process."`
+	File   string   `json:"file,omitempty" yaml:"file" path:"config" fingerprint:"-" doc:"Cluster file (YAML with keys worker and ps, each a list of host:port), instead of the inline lists."`
 	Worker []string `json:"worker,omitempty" yaml:"worker" fingerprint:"-" doc:"host:port of each worker task, in task order (task i is the i-th); each runs one replica of the forward and backward pass on its shard of every batch."`
-	PS     []string `json:"ps,omitempty" yaml:"ps" fingerprint:"-" doc:"host:port of the parameter-server task(s); the variables and the optimizer step live on ps task 0 (empty: on worker 0)."`
+	PS     []string `json:"ps,omitempty" yaml:"ps" fingerprint:"-" doc:"host:port of the parameter-server task (at most one), which holds the variables and applies the optimizer step (empty: worker 0 does)."`
 	// ConnectTimeout bounds the wait for every task to answer when training
 	// starts; a task still down then is named in the error.
 	ConnectTimeout float64 `json:"connect_timeout,omitempty" yaml:"connect_timeout" range:"(0,86400]" fingerprint:"-" doc:"Seconds to wait for every task of the cluster to answer before training starts."`

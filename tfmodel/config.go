@@ -165,7 +165,7 @@ type TrainConfig struct {
 	// Cluster, when set, trains data-parallel on a TensorFlow cluster
 	// (replicas.go); the layout's effect on the results reaches the stage
 	// fingerprint through the train stage's input digest, not these keys.
-	Cluster tfdist.Cluster `json:"cluster" yaml:"cluster" doc:"Synchronous data-parallel training on TensorFlow's gRPC distributed runtime: the variables live on the ps task (or worker 0), each worker runs the forward and backward pass on its shard of every batch, gradients are averaged into one Adam step. Start one pipeline worker per task first; this process talks to worker 0, which also writes the checkpoints. Empty: train in this process."`
+	Cluster tfdist.Cluster `json:"cluster" yaml:"cluster" doc:"Synchronous data-parallel training on a TensorFlow cluster (README: Training on several machines); all keys empty: in this process."`
 }
 
 // Threads sizes TensorFlow's thread pools; 0 leaves the choice to
