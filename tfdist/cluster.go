@@ -29,7 +29,13 @@ type Cluster struct {
 	// ConnectTimeout bounds the wait for every task to answer when training
 	// starts; a task still down then is named in the error.
 	ConnectTimeout float64 `json:"connect_timeout,omitempty" yaml:"connect_timeout" range:"(0,86400]" fingerprint:"-" doc:"Seconds to wait for every task of the cluster to answer before training starts."`
+	// StepTimeout bounds every session call: TensorFlow otherwise waits
+	// for a task that died mid-step forever.
+	StepTimeout float64 `json:"step_timeout,omitempty" yaml:"step_timeout" range:"(0,86400]" fingerprint:"-" doc:"Seconds a training step (or validation batch) may take before training stops with an error naming the tasks that do not answer; TensorFlow would otherwise wait forever for a task that died."`
 }
+
+// DefaultStepTimeout is Cluster.StepTimeout's default, in seconds.
+const DefaultStepTimeout = 600
 
 // DefaultConnectTimeout is Cluster.ConnectTimeout's default, in seconds.
 const DefaultConnectTimeout = 60
@@ -76,7 +82,7 @@ func (c Cluster) Resolve(key string) (Cluster, error) {
 		if err != nil {
 			return Cluster{}, fmt.Errorf("%s.file: %w", key, err)
 		}
-		l.ConnectTimeout = c.ConnectTimeout
+		l.ConnectTimeout, l.StepTimeout = c.ConnectTimeout, c.StepTimeout
 		return l, nil
 	}
 	if err := c.validateLayout(key); err != nil {

@@ -221,7 +221,7 @@ func DefaultTrainConfig() TrainConfig {
 		Seed:            1,
 		Prefetch:        4,
 		BackboneLRScale: 1,
-		Cluster:         tfdist.Cluster{ConnectTimeout: tfdist.DefaultConnectTimeout},
+		Cluster:         tfdist.Cluster{ConnectTimeout: tfdist.DefaultConnectTimeout, StepTimeout: tfdist.DefaultStepTimeout},
 	}
 }
 

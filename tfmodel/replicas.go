@@ -117,6 +117,7 @@ func (d *distPlan) openSession(g *tf.Graph, intra, inter int, log *slog.Logger) 
 	cfg, err := proto.Marshal(&corepb.ConfigProto{
 		IntraOpParallelismThreads: int32(intra),
 		InterOpParallelismThreads: int32(inter),
+		OperationTimeoutInMs:      int64(d.cluster.StepTimeout * 1000),
 		// No UsePerSessionThreads (a distributed session refuses it): the
 		// tasks run their pieces in their own servers' pools, which
 		// `pipeline worker` sizes.
@@ -165,20 +166,30 @@ func (d *distPlan) openSession(g *tf.Graph, intra, inter int, log *slog.Logger) 
 	return sess, nil
 }
 
-// explain adds the cluster's addresses to an error from a step, since
-// TensorFlow's own message names a task only by its device.
+// explain adds to an error from a session call which tasks do not answer
+// now (TensorFlow's message names a task by device at best, and a step that
+// timed out names none), and what to do.
 func (d *distPlan) explain(err error) error {
 	if d == nil || err == nil {
 		return err
 	}
-	var tasks []string
+	var down, tasks []string
 	for _, job := range []string{tfdist.JobWorker, tfdist.JobPS} {
 		for i, a := range d.cluster.Tasks(job) {
-			tasks = append(tasks, fmt.Sprintf("%s=%s", tfdist.Device(job, i), a))
+			task := fmt.Sprintf("%s=%s", tfdist.Device(job, i), a)
+			tasks = append(tasks, task)
+			if c, err := net.DialTimeout("tcp", a, 2*time.Second); err != nil {
+				down = append(down, task)
+			} else {
+				c.Close()
+			}
 		}
 	}
-	return fmt.Errorf("%w (cluster tasks: %s; a task that stopped must be restarted, then --resume continues from the last checkpoint)",
-		err, strings.Join(tasks, ", "))
+	if len(down) > 0 {
+		return fmt.Errorf("%w: cluster task %s does not answer; restart it, then --resume continues from the last checkpoint",
+			err, strings.Join(down, ", "))
+	}
+	return fmt.Errorf("%w (cluster tasks %s all answer)", err, strings.Join(tasks, ", "))
 }
 
 // shard is a replica's rows of the global batch: [start, start+n) of total.

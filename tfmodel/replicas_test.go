@@ -67,7 +67,7 @@ func loopbackCluster(t *testing.T, n int) tfdist.Cluster {
 	for _, l := range ls {
 		l.Close()
 	}
-	c.ConnectTimeout = 60
+	c.ConnectTimeout, c.StepTimeout = 60, 30
 	return c
 }
 
@@ -77,28 +77,35 @@ func startWorkers(t *testing.T, c tfdist.Cluster) []*exec.Cmd {
 	t.Helper()
 	var cmds []*exec.Cmd
 	for i := range c.Worker {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d %s", workerEnv, i, strings.Join(c.Worker, ",")), "TF_CPP_MIN_LOG_LEVEL=2")
-		if testing.Verbose() {
-			cmd.Stderr = os.Stderr
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cmds = append(cmds, cmd)
-		t.Cleanup(func() {
-			cmd.Process.Signal(syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { cmd.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				cmd.Process.Kill()
-				<-done
-			}
-		})
+		cmds = append(cmds, startWorker(t, c, i))
 	}
 	return cmds
+}
+
+// startWorker starts the process of worker task i, stopped (by its pid)
+// when the test ends unless it has exited already.
+func startWorker(t *testing.T, c tfdist.Cluster, i int) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d %s", workerEnv, i, strings.Join(c.Worker, ",")), "TF_CPP_MIN_LOG_LEVEL=2")
+	if testing.Verbose() {
+		cmd.Stderr = os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	return cmd
 }
 
 // distTrain is the tiny training both sides of the comparison run.
@@ -254,5 +261,60 @@ func TestDistributedEmptyShard(t *testing.T) {
 	s, d := single[0], dist[0]
 	if math.Abs(d.Loss-s.Loss) > 1e-4*s.Loss || math.Abs(d.MAE-s.MAE) > 1e-3 {
 		t.Fatalf("cluster loss %v MAE %v, single process %v %v", d.Loss, d.MAE, s.Loss, s.MAE)
+	}
+}
+
+// A worker killed mid-training stops Fit with an error naming the task;
+// after restarting it, Resume continues from the last checkpoint and ends
+// where an uninterrupted run on the same cluster ends.
+func TestDistributedWorkerKilledThenResume(t *testing.T) {
+	skipTrainingIfShort(t)
+	cl := loopbackCluster(t, 2)
+	workers := startWorkers(t, cl)
+	train, valid := makeData(t, 40, 32, 11), makeData(t, 16, 32, 12)
+	tc := distTrain("all_layers")
+	tc.Epochs = 3
+	tc.Cluster = cl
+	fit := func(tc TrainConfig, onEpoch func(dataset.EpochRecord)) ([]dataset.EpochRecord, error) {
+		m, err := New(smallModel(32), quiet(WithTraining(tc))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		return m.Fit(context.Background(), train, valid, nil, onEpoch)
+	}
+	want, err := fit(tc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tc.CheckpointDir = t.TempDir()
+	_, err = fit(tc, func(r dataset.EpochRecord) {
+		if r.Epoch == 1 {
+			workers[1].Process.Kill()
+		}
+	})
+	if err == nil {
+		t.Fatal("training went on with worker 1 killed")
+	}
+	if !strings.Contains(err.Error(), "epoch 2") || !strings.Contains(err.Error(), "cluster task /job:worker/task:1="+cl.Worker[1]+" does not answer") {
+		t.Errorf("error does not name the epoch and the task: %v", err)
+	}
+	t.Logf("error with worker 1 killed: %.300s", err)
+
+	startWorker(t, cl, 1)
+	tc.Resume = true
+	got, err := fit(tc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("resumed run has %d epochs, uninterrupted %d", len(got), len(want))
+	}
+	for i := range want {
+		t.Logf("epoch %d: loss %.6f uninterrupted, %.6f resumed", want[i].Epoch, want[i].Loss, got[i].Loss)
+		if math.Abs(got[i].Loss-want[i].Loss) > 1e-4*want[i].Loss {
+			t.Errorf("epoch %d: loss %v resumed, %v uninterrupted", want[i].Epoch, got[i].Loss, want[i].Loss)
+		}
 	}
 }
