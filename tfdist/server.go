@@ -42,9 +42,10 @@ type Server struct {
 
 // ServerOptions are the optional settings of NewServer.
 type ServerOptions struct {
-	// SessionConfig is the default ConfigProto of sessions run on the
-	// server (thread pools); nil: TensorFlow's defaults.
-	SessionConfig *corepb.ConfigProto
+	// IntraOpThreads and InterOpThreads size the pools the task runs its
+	// graph pieces in (0: TensorFlow's choice, all cores). A client's
+	// session options do not reach them.
+	IntraOpThreads, InterOpThreads int
 }
 
 // NewServer creates (but does not start) the server of task of job in
@@ -60,7 +61,8 @@ func NewServer(cluster Cluster, job string, task int, opts ServerOptions) (*Serv
 		return nil, fmt.Errorf("tfdist: %w", err)
 	}
 	def := &corepb.ServerDef{Cluster: cluster.Def(), JobName: job, TaskIndex: int32(task), Protocol: "grpc",
-		DefaultSessionConfig: opts.SessionConfig}
+		DefaultSessionConfig: &corepb.ConfigProto{IntraOpParallelismThreads: int32(opts.IntraOpThreads),
+			InterOpParallelismThreads: int32(opts.InterOpThreads)}}
 	b, err := proto.Marshal(def)
 	if err != nil {
 		return nil, fmt.Errorf("tfdist: encode ServerDef: %w", err)

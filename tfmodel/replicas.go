@@ -444,3 +444,17 @@ func (gr *graph) placedGradients(s *op.Scope, device string, y tf.Output, xs []t
 	}
 	return out, nil
 }
+
+// ParamBytes returns the size of the network's variables (what a replica
+// reads each step) and of those all-layers training updates (what it sends
+// back as gradients), in bytes of float32: the traffic model of a step.
+func (r *ResNet) ParamBytes() (vars, trained int64) {
+	mv := r.gr.modelVars()
+	var tr []*variable
+	for _, v := range mv {
+		if v.trained {
+			tr = append(tr, v)
+		}
+	}
+	return bytesOf(mv), bytesOf(tr)
+}

@@ -15,7 +15,7 @@ import (
 // training (train.cluster): the train stage's session sends it graph pieces.
 func newWorkerCmd() *cobra.Command {
 	var cluster, job string
-	var task int
+	var task, intra, inter int
 	cmd := &cobra.Command{
 		Use:   "worker --cluster CLUSTER.yaml --job worker --task N",
 		Short: "Serve one task of a TensorFlow cluster for distributed training, until SIGINT/SIGTERM",
@@ -35,7 +35,12 @@ train.cluster naming the same file. It serves until interrupted.`,
 			if _, err := c.Address(job, task); err != nil {
 				return &pipeline.UsageError{Err: fmt.Errorf("worker: --job %s --task %d in %s: %w", job, task, cluster, err)}
 			}
-			srv, err := tfdist.StartServer(c, job, task, tfdist.ServerOptions{})
+			if intra < 0 || inter < 0 {
+				return &pipeline.UsageError{Err: fmt.Errorf("worker: thread counts --intra-op-threads %d, --inter-op-threads %d must be zero or positive", intra, inter)}
+			}
+			// The task runs its graph pieces in its own server's pools: the
+			// training process's train.threads do not reach it.
+			srv, err := tfdist.StartServer(c, job, task, tfdist.ServerOptions{IntraOpThreads: intra, InterOpThreads: inter})
 			if err != nil {
 				return fmt.Errorf("worker: %w", err)
 			}
@@ -56,5 +61,7 @@ train.cluster naming the same file. It serves until interrupted.`,
 	cmd.Flags().StringVar(&cluster, "cluster", "", "cluster file: YAML with worker (and optionally ps), each a list of host:port")
 	cmd.Flags().StringVar(&job, "job", tfdist.JobWorker, "job of this task: worker or ps")
 	cmd.Flags().IntVar(&task, "task", 0, "index of this task in its job (0-based: the position of its address)")
+	cmd.Flags().IntVar(&intra, "intra-op-threads", 0, "TensorFlow intra-op threads of this task (0: all cores)")
+	cmd.Flags().IntVar(&inter, "inter-op-threads", 0, "TensorFlow inter-op threads of this task (0: TensorFlow's choice)")
 	return cmd
 }
