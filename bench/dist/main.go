@@ -129,4 +129,3 @@ func synthetic(path string, n, size int) (regressor.Data, error) {
 	}
 	return regressor.Data{Images: p, Examples: examples}, nil
 }
-
