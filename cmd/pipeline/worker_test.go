@@ -85,3 +85,24 @@ func TestWorkerServesUntilCancelled(t *testing.T) {
 		t.Errorf("output:\n%s", s)
 	}
 }
+
+// A bad cluster layout in train.cluster is a config error (exit 2) found by
+// validate, inline or in the cluster file.
+func TestValidateRejectsBadCluster(t *testing.T) {
+	dup := writeCluster(t, "worker: [localhost:7, 127.0.0.1:7]\n")
+	for _, tc := range []struct {
+		name, set, want string
+	}{
+		{"inline duplicate", "train.cluster.worker=[localhost:5, localhost:5]", `train.cluster.worker[1]: "localhost:5" is also train.cluster.worker[0]`},
+		{"inline malformed", "train.cluster.worker=[localhost]", `train.cluster.worker[0]: "localhost" is not host:port`},
+		{"file duplicate", "train.cluster.file=" + dup, "cluster file " + dup + ": worker[1]"},
+		{"file missing", "train.cluster.file=" + filepath.Join(t.TempDir(), "none.yaml"), "train.cluster.file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err, code := execute(t, "validate", defaultConfig(t), "--set", tc.set)
+			if code != exitConfig || err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("exit %d, error %v; want exit %d and %q", code, err, exitConfig, tc.want)
+			}
+		})
+	}
+}
