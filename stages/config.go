@@ -179,6 +179,13 @@ func (c *Config) Validate() error {
 		c.Report.Validate(),
 	}
 	errs = append(errs, auditErrs...)
+	if c.trains() && c.Train.Cluster.File != "" {
+		// The cluster file's layout is part of the config: a bad address
+		// there is a config error, found before any stage runs.
+		if _, err := c.Train.Cluster.Resolve("train.cluster"); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := pipeline.CheckRunName(c.Run.Name); err != nil {
 		errs = append(errs, err)
 	}

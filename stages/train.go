@@ -52,13 +52,37 @@ type trainReport struct {
 	ResumedFrom bool   `json:"resumed"`
 	// Precision is train.precision as it resolved on this machine.
 	Precision *tfmodel.PrecisionChoice `json:"precision,omitempty"`
+	// Cluster is where training ran when train.cluster was set.
+	Cluster *clusterReport `json:"cluster,omitempty"`
 }
 
-// InputDigest adds what train.precision auto resolved to on this machine
-// to the fingerprint (and the manifest), so a run on a machine that picks
-// another precision trains anew instead of reusing the other's model.
+// clusterReport is the cluster layout in train.json.
+type clusterReport struct {
+	Layout string   `json:"layout"`
+	Worker []string `json:"worker"`
+	PS     []string `json:"ps,omitempty"`
+}
+
+// InputDigest adds to the fingerprint (and the manifest) what
+// train.precision auto resolved to on this machine, so a run on a machine
+// that picks another precision trains anew instead of reusing the other's
+// model, and the cluster layout (how many workers, where the variables
+// live): it changes the results (batch-norm statistics per shard), while
+// the addresses, which do not, stay out. A cluster file is read here, so
+// editing it is noticed.
 func (s trainStage) InputDigest(context.Context) (string, error) {
-	return tfmodel.AutoPrecisionDigest("train.precision", s.train.Precision)
+	prec, err := tfmodel.AutoPrecisionDigest("train.precision", s.train.Precision)
+	if err != nil || !s.train.Cluster.Enabled() {
+		return prec, err
+	}
+	cl, err := s.train.Cluster.Resolve("train.cluster")
+	if err != nil {
+		return "", err
+	}
+	if prec != "" {
+		prec += "; "
+	}
+	return prec + "train.cluster: " + cl.Layout(), nil
 }
 
 func (s trainStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeline.Stats, error) {
@@ -133,6 +157,14 @@ func (s trainStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipelin
 		TrainedIn() *tfmodel.PrecisionChoice
 	}); ok {
 		rep.Precision = r.TrainedIn()
+	}
+	if tc.Cluster.Enabled() {
+		cl, err := tc.Cluster.Resolve("train.cluster")
+		if err != nil {
+			return pipeline.Stats{}, err
+		}
+		rep.Cluster = &clusterReport{Layout: cl.Layout(), Worker: cl.Worker, PS: cl.PS}
+		fmt.Fprintf(sc.Log, "train: on a TensorFlow cluster: %s\n", cl.Layout())
 	}
 	if err := writeJSON(outPath(sc, "train.json"), rep); err != nil {
 		return pipeline.Stats{}, err

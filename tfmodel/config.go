@@ -8,6 +8,7 @@ import (
 
 	"fairage/internal/spec"
 	"fairage/regressor"
+	"fairage/tfdist"
 )
 
 // Architectures lists the supported ModelConfig.Arch values.
@@ -162,6 +163,10 @@ type TrainConfig struct {
 	// backbone fixed even then (see stages.go for what a stage is).
 	BackboneLRScale float64 `json:"backbone_lr_scale" yaml:"backbone_lr_scale" range:"(0,10]" doc:"Multiplier on the learning rate of backbone variables when all layers train (e.g. 0.1 to fine-tune a pretrained backbone gently); 1: the same rate as the head."`
 	FreezeStages    int     `json:"freeze_stages" yaml:"freeze_stages" range:"[0,5]" doc:"When all layers train, keep the first N of the backbone's 5 stages frozen (stage 1 is the stem; stages 2-5 the residual stages, one per resolution); frozen weights and batch-norm statistics stay as they were."`
+	// Cluster, when set, trains data-parallel on a TensorFlow cluster
+	// (replicas.go); the layout's effect on the results reaches the stage
+	// fingerprint through the train stage's input digest, not these keys.
+	Cluster tfdist.Cluster `json:"cluster" yaml:"cluster" doc:"Synchronous data-parallel training on a TensorFlow cluster (README: Training on several machines); all keys empty: in this process."`
 }
 
 // Threads sizes TensorFlow's thread pools; 0 leaves the choice to
@@ -218,6 +223,7 @@ func DefaultTrainConfig() TrainConfig {
 		Prefetch:        4,
 		BackboneLRScale: 1,
 		Precision:       regressor.PrecisionFP32,
+		Cluster:         tfdist.Cluster{ConnectTimeout: tfdist.DefaultConnectTimeout, StepTimeout: tfdist.DefaultStepTimeout},
 	}
 }
 
@@ -249,6 +255,9 @@ func (c TrainConfig) Validate() error {
 	}
 	if !(c.BackboneLRScale > 0 && c.BackboneLRScale <= 10) {
 		bad("backbone_lr_scale", "%v is outside (0, 10]", c.BackboneLRScale)
+	}
+	if err := c.Cluster.Validate("train.cluster"); err != nil {
+		errs = append(errs, err)
 	}
 	if c.FreezeStages < 0 || c.FreezeStages > numStages {
 		bad("freeze_stages", "%d is outside [0, %d] (the backbone has %d stages)", c.FreezeStages, numStages, numStages)

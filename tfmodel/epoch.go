@@ -54,7 +54,7 @@ func (f *fit) trainEpoch(ctx context.Context, ph phase, track progress.Tracker) 
 			gr.images: bt.images, tg.targets: bt.targets, tg.weights: bt.weights, tg.lr: lr, gr.stepSeed: seed,
 		}, []tf.Output{tt.loss, tt.absErr}, []*tf.Operation{tt.step})
 		if err != nil {
-			return 0, 0, 0, fmt.Errorf("epoch %d batch %d of %d: %w", epoch, b, nb, err)
+			return 0, 0, 0, fmt.Errorf("epoch %d batch %d of %d: %w", epoch, b, nb, gr.dist.explain(err))
 		}
 		l := float64(out[0].Value().(float32))
 		if math.IsNaN(l) || math.IsInf(l, 0) {
@@ -96,7 +96,7 @@ func (f *fit) evaluate(ctx context.Context, track progress.Tracker) (loss, mae f
 		out, err := f.r.sess.Run(map[tf.Output]*tf.Tensor{gr.images: bt.images, tg.targets: bt.targets, tg.weights: bt.weights},
 			[]tf.Output{tg.val.loss, tg.val.absErr}, nil)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, gr.dist.explain(err)
 		}
 		sumLoss += float64(out[0].Value().(float32)) * float64(bt.n)
 		sumAbs += float64(out[1].Value().(float32))

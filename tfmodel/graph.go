@@ -28,6 +28,7 @@ type graph struct {
 	initVars *tf.Operation // initialises the model variables (not optimizer state)
 
 	training  *trainGraph
+	dist      *distPlan // non-nil when training runs on a cluster (replicas.go)
 	savers    map[string]*saver
 	assigners map[string]*assigner
 }
@@ -38,13 +39,19 @@ type towerOut struct {
 	scaled   tf.Output       // sigmoid output in [0, 1], [batch]
 	years    tf.Output       // scaled × AgeMax
 	updates  []*tf.Operation // batch-norm moving-statistics updates (training towers)
+	bnStats  []bnStat        // instead of updates, in a replica (replicas.go)
 }
 
 // buildGraph builds inputs, variables and the inference tower for cfg.
-func buildGraph(cfg ModelConfig) (*graph, error) {
+func buildGraph(cfg ModelConfig) (*graph, error) { return buildGraphOn(cfg, "") }
+
+// buildGraphOn is buildGraph with the variables (and their initialisers,
+// reads and optimizer slots) placed on paramDevice ("": TensorFlow's choice),
+// for data-parallel training on a cluster (replicas.go).
+func buildGraphOn(cfg ModelConfig, paramDevice string) (*graph, error) {
 	g := tf.NewGraph()
 	root := op.NewScopeWithGraph(g)
-	gr := &graph{g: g, root: root, cfg: cfg, vs: newVarStore(root, cfg.Seed),
+	gr := &graph{g: g, root: root, cfg: cfg, vs: newVarStore(root.WithDevice(paramDevice), cfg.Seed),
 		savers: map[string]*saver{}, assigners: map[string]*assigner{}}
 
 	s := root.SubScope("input")
@@ -73,10 +80,16 @@ func buildGraph(cfg ModelConfig) (*graph, error) {
 
 // tower builds one forward pass in mode m over the shared variables.
 func (gr *graph) tower(m mode) (*towerOut, error) {
-	t := &tower{mode: m, arch: gr.cfg.Arch, vs: gr.vs, dropSeed: gr.stepSeed}
-	s := gr.root.SubScope(m.name)
+	return gr.towerOn(&tower{mode: m, arch: gr.cfg.Arch, vs: gr.vs, dropSeed: gr.stepSeed},
+		gr.root.SubScope(m.name), gr.input)
+}
+
+// towerOn builds tower t's forward pass on the normalised images input, in
+// scope s (a replica passes its shard and a scope placed on its worker).
+func (gr *graph) towerOn(t *tower, s *op.Scope, input tf.Output) (*towerOut, error) {
+	m := t.mode
 	backbone := layer{t: t, s: s, part: partBackbone}.in("backbone")
-	features := backbones[string(gr.cfg.Arch)](backbone, gr.input, gr.cfg)
+	features := backbones[string(gr.cfg.Arch)](backbone, input, gr.cfg)
 	out := gr.headOn(t, s, features)
 	if t.err != nil {
 		return nil, fmt.Errorf("build %s tower: %w", m.name, t.err)
@@ -84,7 +97,7 @@ func (gr *graph) tower(m mode) (*towerOut, error) {
 	if err := gr.root.Err(); err != nil {
 		return nil, fmt.Errorf("build %s tower: %w", m.name, cleanScopeErr(err))
 	}
-	out.updates = t.updates
+	out.updates, out.bnStats = t.updates, t.bnStats
 	return out, nil
 }
 

@@ -33,6 +33,12 @@ type tower struct {
 	nDrop    int             // dropout layers so far
 	updates  []*tf.Operation // moving-statistics assignments of training batch norm
 	err      error           // first variable error (the scope holds graph errors)
+	// shard is set in a replica of data-parallel training (replicas.go):
+	// batch norm then hands its new moving statistics to bnStats instead of
+	// assigning them, and dropout draws the mask of the whole global batch
+	// and keeps the shard's rows, so masks match single-process training.
+	shard   *shard
+	bnStats []bnStat
 }
 
 // layer is a named place in a tower: ops go under its scope and its
@@ -111,7 +117,9 @@ func (l layer) bn(name string, x tf.Output, momentum float64) tf.Output {
 	y, newMean, newVar, _, _, _ := op.FusedBatchNormV3(l.s, x, gamma.read, beta.read, mean.read, variance.read,
 		op.FusedBatchNormV3Epsilon(bnEpsilon), op.FusedBatchNormV3IsTraining(true),
 		op.FusedBatchNormV3ExponentialAvgFactor(float32(1-momentum)))
-	if mean.handle.Op != nil {
+	if mean.handle.Op != nil && l.t.shard != nil {
+		l.t.bnStats = append(l.t.bnStats, bnStat{mean: mean, variance: variance, newMean: newMean, newVar: newVar})
+	} else if mean.handle.Op != nil {
 		l.t.updates = append(l.t.updates,
 			op.AssignVariableOp(l.s.SubScope("update_mean"), mean.handle, newMean),
 			op.AssignVariableOp(l.s.SubScope("update_variance"), variance.handle, newVar))
@@ -153,7 +161,12 @@ func (l layer) dropout(x tf.Output, rate float64) tf.Output {
 	l.t.nDrop++
 	s := l.s.SubScope("dropout")
 	seed := op.Add(s.SubScope("seed"), l.t.dropSeed, op.Const(s.SubScope("offset"), []int64{0, int64(l.t.nDrop)}))
-	u := op.StatelessRandomUniform(s, op.Shape(s, x), seed)
+	var u tf.Output
+	if sh := l.t.shard; sh != nil {
+		u = sh.rows(s, op.StatelessRandomUniform(s, sh.globalShape(s, x), seed))
+	} else {
+		u = op.StatelessRandomUniform(s, op.Shape(s, x), seed)
+	}
 	keep := op.Cast(s, op.GreaterEqual(s, u, op.Const(s.SubScope("rate"), float32(rate))), tf.Float)
 	scaled := op.Mul(s.SubScope("scale"), keep, op.Const(s.SubScope("inv_keep"), float32(1/(1-rate))))
 	return op.Mul(s.SubScope("apply"), x, scaled)

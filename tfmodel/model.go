@@ -88,11 +88,23 @@ func open(cfg ModelConfig, opts []Option) (*ResNet, error) {
 		return nil, fmt.Errorf("tfmodel: %w", err)
 	}
 	logPrecision(o.log, prec)
-	gr, err := buildGraph(cfg)
+	var dist *distPlan // train.cluster: data-parallel on a cluster (replicas.go)
+	if o.train != nil && o.train.Cluster.Enabled() {
+		if dist, err = newDistPlan(o.train.Cluster); err != nil {
+			return nil, fmt.Errorf("tfmodel: %w", err)
+		}
+	}
+	gr, err := buildGraphOn(cfg, dist.paramDevice())
 	if err != nil {
 		return nil, fmt.Errorf("tfmodel: %w", err)
 	}
-	sess, err := openSession(gr.g, o.intra, o.inter, prec, o.log)
+	gr.dist = dist
+	var sess *tf.Session
+	if dist != nil {
+		sess, err = dist.openSession(gr.g, o.intra, o.inter, prec, o.log)
+	} else {
+		sess, err = openSession(gr.g, o.intra, o.inter, prec, o.log)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tfmodel: %w", err)
 	}

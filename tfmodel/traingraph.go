@@ -58,12 +58,18 @@ func (gr *graph) buildTraining(tc TrainConfig) error {
 		if ph.HeadOnly {
 			m = trainHeadMode
 		}
-		tt, err := gr.trainTower(s.SubScope(m.name), m, ph.HeadOnly, tc, tg, l2, iterations)
+		build := gr.trainTower
+		if gr.dist != nil {
+			build = gr.replicaStep // one replica per worker of the cluster (replicas.go)
+		}
+		tt, err := build(s.SubScope(m.name), m, ph.HeadOnly, tc, tg, l2, iterations)
 		if err != nil {
 			return err
 		}
 		tg.towers[ph.HeadOnly] = tt
-		if ph.HeadOnly {
+		// The feature cache computes the frozen backbone once on one device;
+		// on a cluster the head phase runs data-parallel like the others.
+		if ph.HeadOnly && gr.dist == nil {
 			if tg.cached, err = gr.buildCachedHead(s.SubScope("cached_head"), tc, tg, l2, iterations); err != nil {
 				return err
 			}
@@ -124,11 +130,15 @@ func (gr *graph) trainTower(s *op.Scope, m mode, headOnly bool, tc TrainConfig, 
 		return nil, err
 	}
 	lo := gr.lossOf(s.SubScope("loss"), out, string(tc.Loss), tg, l2)
-	vars := gr.vs.filter(func(v *variable) bool {
+	return gr.adamStep(s, m, lo, out.updates, gr.trainedVars(m, headOnly), tc, tg, iterations)
+}
+
+// trainedVars are the variables a phase in mode m trains.
+func (gr *graph) trainedVars(m mode, headOnly bool) []*variable {
+	return gr.vs.filter(func(v *variable) bool {
 		return v.trained && (v.part == partHead ||
 			(!headOnly && v.part == partBackbone && !frozenIn(gr.cfg.Arch, m.freeze, v.name)))
 	})
-	return gr.adamStep(s, m, lo, out.updates, vars, tc, tg, iterations)
 }
 
 // adamStep adds the gradients of lo.loss with respect to vars and the Adam
@@ -143,6 +153,12 @@ func (gr *graph) adamStep(s *op.Scope, m mode, lo lossOut, updates []*tf.Operati
 	if err := gr.root.Err(); err != nil {
 		return nil, fmt.Errorf("build %s gradients: %w", m.name, cleanScopeErr(err))
 	}
+	return gr.applyStep(s, lo, updates, vars, grads, tc, tg, iterations)
+}
+
+// applyStep is the Adam step applying grads to vars (after updates), as
+// one step op fetching lo.
+func (gr *graph) applyStep(s *op.Scope, lo lossOut, updates []*tf.Operation, vars []*variable, grads []tf.Output, tc TrainConfig, tg *trainGraph, iterations *variable) (*trainTower, error) {
 	lrOf := func(*variable) tf.Output { return tg.lr }
 	if tc.BackboneLRScale != 1 {
 		bs := s.SubScope("backbone_lr")

@@ -5,6 +5,7 @@
 //	pipeline run pipeline.yaml
 //	pipeline status pipeline.yaml
 //	pipeline validate pipeline.yaml
+//	pipeline worker --cluster cluster.yaml --job worker --task 0
 package main
 
 import (
@@ -64,6 +65,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newStatusCmd(), newValidateCmd(), newAuditCmd(), newAnalyzeCmd(), newEvaluateCmd(), newCompareCmd(), newVersionCmd(), newSchemaCmd(), newVerifyCmd(), newExportCmd())
+	root.AddCommand(newRunCmd(), newStatusCmd(), newValidateCmd(), newAuditCmd(), newAnalyzeCmd(), newEvaluateCmd(), newCompareCmd(), newVersionCmd(), newSchemaCmd(), newVerifyCmd(), newExportCmd(), newWorkerCmd())
 	return root
 }
