@@ -21,7 +21,10 @@ import (
 // the CPU, cuDNN on a GPU), keeps variables, the optimizer and batch-norm
 // statistics in float32 (FusedBatchNormV3's scale, offset, mean and
 // variance stay float32), inserts the casts at the boundaries, and leaves
-// the graph we build, and so the checkpoints, in float32: a checkpoint
+// the graph we build, and so the checkpoints, in float32. (It also paints
+// the element-wise ops after the last matrix product, so the output unit,
+// the sigmoid and the per-sample errors run in the reduced type; the loss's
+// batch mean and everything fetched stay float32.) A checkpoint
 // trained in bf16 loads into a float32 run, and Python, unchanged.
 //
 // What each setting does here:

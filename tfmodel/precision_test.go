@@ -97,6 +97,27 @@ func TestPrecisionConfig(t *testing.T) {
 		!strings.Contains(err.Error(), `evaluate.precision: "half" is not one of`) {
 		t.Errorf("WithPrecision(half): %v", err)
 	}
+	// fp32 writes model.json as before precision existed (no
+	// trained_precision), so fp32 stage outputs keep their digests.
+	m, err := New(smallModel(16), quiet(WithTraining(smallTrain()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	dir := filepath.Join(t.TempDir(), "model")
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, modelFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "precision") {
+		t.Errorf("an fp32 model.json mentions precision:\n%s", b)
+	}
+	if got := (kindModel{ResNet: m}).Describe().Precision; got != "" {
+		t.Errorf("fp32 description precision %q, want none", got)
+	}
 }
 
 // needBF16 skips on machines where bf16 would be emulated (the test then
