@@ -200,6 +200,15 @@ else
   libdir=$tfdir/lib incdir=$tfdir/include cgo_paths=relative
   source_desc=$(cat "$tfdir/SOURCE")
 fi
+if [ "$cgo_paths" = absolute ]; then
+  # Other cgo packages of the project (tfdist) point at build/tf as the
+  # bindings do by default; with a library from elsewhere build/tf holds
+  # links to it (a later wheel install replaces them: SOURCE is absent).
+  rm -rf "$tfdir"
+  mkdir -p "$tfdir"
+  ln -s "$libdir" "$tfdir/lib"
+  ln -s "$incdir" "$tfdir/include"
+fi
 # TF_NewSession is the C API itself; gradients and eager are what the Go
 # bindings also call.
 exports "$libdir/libtensorflow.so" TF_NewSession TF_AddGradientsWithPrefix TFE_NewContext ||
