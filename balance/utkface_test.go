@@ -1,11 +1,7 @@
 package balance
 
 import (
-	"encoding/csv"
 	"math"
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 
 	"fairage/dataset"
@@ -16,28 +12,11 @@ import (
 // as training samples.
 func utkfaceSamples(t *testing.T) []dataset.Sample {
 	t.Helper()
-	dir := testdata.UTKFace(t)
-	f, err := os.Open(filepath.Join(dir, "metadata.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range recs[0] {
-		col[h] = i
-	}
-	out := make([]dataset.Sample, 0, len(recs)-1)
-	for _, r := range recs[1:] {
-		age, err := strconv.ParseFloat(r[col["age"]], 64)
-		if err != nil {
-			t.Fatalf("age %q: %v", r[col["age"]], err)
-		}
-		out = append(out, dataset.Sample{ID: r[col["file"]], Split: dataset.SplitTrain, Age: age,
-			Gender: r[col["gender"]], Ethnicity: r[col["ethnicity"]], Expression: r[col["expression"]]})
+	rows := testdata.UTKFaceRows(t)
+	out := make([]dataset.Sample, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, dataset.Sample{ID: r.File, Split: dataset.SplitTrain, Age: r.Age,
+			Gender: r.Gender, Ethnicity: r.Ethnicity, Expression: r.Expression})
 	}
 	return out
 }

@@ -50,6 +50,7 @@ type ColumnMap struct {
 	Expression   string `yaml:"expression" doc:"Column with expression."`
 	Split        string `yaml:"split" doc:"Column with the dataset's own split (train, valid, test)."`
 	NearDupGroup string `yaml:"near_dup_group" doc:"Column tying near-duplicate images together."`
+	Subject      string `yaml:"subject" doc:"Column identifying the person shown, for splits that keep a person's images together and the within-subject comparison (default column: subject, when present)."`
 }
 
 func init() {
@@ -155,7 +156,7 @@ func readAnyTable(ctx context.Context, path, name string, comma rune) (*table, e
 
 // columnPos holds the position of each mapped column, -1 when absent.
 type columnPos struct {
-	id, file, age, realAge, gender, ethnicity, expression, split, nearDup int
+	id, file, age, realAge, gender, ethnicity, expression, split, nearDup, subject int
 }
 
 func resolveColumns(t *table, cm ColumnMap) (columnPos, *Columns, error) {
@@ -176,6 +177,7 @@ func resolveColumns(t *table, cm ColumnMap) (columnPos, *Columns, error) {
 		{cm.Expression, AttrExpression, &m.expression, &names.Expression, false},
 		{cm.Split, "split", &m.split, &names.Split, false},
 		{cm.NearDupGroup, "near_dup_group", &m.nearDup, &names.NearDupGroup, false},
+		{cm.Subject, "subject", &m.subject, &names.Subject, false},
 	} {
 		*c.pos, *c.name = -1, c.def
 		if c.set != "" || c.required {
@@ -227,6 +229,7 @@ func csvRecord(t *table, row *tableRow, m columnPos, cols *Columns, values map[s
 	r.Expression = mapValue(values[AttrExpression], row.field(m.expression))
 	r.Split = mapValue(values["split"], row.field(m.split))
 	r.NearDupGroup = row.field(m.nearDup)
+	r.Subject = row.field(m.subject)
 	return r
 }
 

@@ -45,6 +45,10 @@ type Sample struct {
 	// NearDupGroup ties near-duplicate images together so a split keeps them
 	// on one side; empty when the image has no known near-duplicate.
 	NearDupGroup string
+	// Subject identifies the person shown, when the dataset knows it; a
+	// split keeps a subject's images on one side, and the analysis compares
+	// them within the subject. Empty when unknown.
+	Subject string
 }
 
 // Attr returns the value of a groupable attribute by name ("" when unknown
@@ -90,6 +94,7 @@ var samplesTable = arrowtab.New("samples",
 	arrowtab.Int32("height", func(s *Sample) *int32 { return &s.Height }),
 	arrowtab.String("sha256", false, func(s *Sample) *string { return &s.SHA256 }),
 	arrowtab.String("near_dup_group", true, func(s *Sample) *string { return &s.NearDupGroup }),
+	arrowtab.String("subject", true, func(s *Sample) *string { return &s.Subject }).Optional(),
 )
 
 // SamplesSchema is the Arrow schema of the samples table.

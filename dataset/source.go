@@ -54,6 +54,9 @@ type Record struct {
 	Ethnicity    string
 	Expression   string
 	NearDupGroup string
+	// Subject identifies the person shown, when the dataset knows it
+	// (several images of one person); empty when unknown.
+	Subject string
 	// Columns names the source columns the labels came from, so messages
 	// can point at them; nil means the default names.
 	Columns *Columns
@@ -66,13 +69,14 @@ type Record struct {
 // Columns names, for messages, the source columns a record's fields came
 // from.
 type Columns struct {
-	ID, File, Age, RealAge, Gender, Ethnicity, Expression, Split, NearDupGroup string
+	ID, File, Age, RealAge, Gender, Ethnicity, Expression, Split, NearDupGroup, Subject string
 }
 
 // defaultColumns names each field after the samples-table column.
 var defaultColumns = &Columns{
 	ID: "id", File: "file", Age: "age", RealAge: "real_age", Gender: AttrGender,
 	Ethnicity: AttrEthnicity, Expression: AttrExpression, Split: "split", NearDupGroup: "near_dup_group",
+	Subject: "subject",
 }
 
 func (r *Record) columns() *Columns {

@@ -78,9 +78,9 @@ func (o *SplitOptions) Validate() error {
 // systematic sampling from a seeded random start: each split gets its
 // fraction of the stratum to within one unit, and a stratum of one or two
 // samples lands in each split with probability equal to its fraction, so
-// tiny strata need no special case. Samples sharing a NearDupGroup move as
-// one unit (in the stratum of the group's first sample), so near-duplicates
-// never straddle two splits.
+// tiny strata need no special case. Samples sharing a NearDupGroup or a
+// Subject move as one unit (in the stratum of the unit's first sample), so
+// near-duplicates and a person's images never straddle two splits.
 func Split(samples []Sample, opts SplitOptions) ([]Sample, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("split: %w", err)
@@ -120,26 +120,15 @@ func Split(samples []Sample, opts SplitOptions) ([]Sample, error) {
 	return out, nil
 }
 
-// unit is a set of samples that must share a split: one sample, or a
-// near-duplicate group.
+// unit is a set of samples that must share a split: one sample, or the
+// samples tied together by near-duplicate groups and subjects.
 type unit struct{ members []int }
 
 func stratify(out []Sample, opts SplitOptions) {
 	strata := map[string][]*unit{}
-	groups := map[string]*unit{}
-	for i := range out {
-		s := &out[i]
-		if g := s.NearDupGroup; g != "" {
-			if u, ok := groups[g]; ok {
-				u.members = append(u.members, i)
-				continue
-			}
-		}
-		u := &unit{members: []int{i}}
-		if s.NearDupGroup != "" {
-			groups[s.NearDupGroup] = u
-		}
-		key := stratumKey(s, opts.StratifyBy)
+	for _, members := range tiedUnits(out) {
+		u := &unit{members: members}
+		key := stratumKey(&out[members[0]], opts.StratifyBy)
 		strata[key] = append(strata[key], u)
 	}
 	bounds := [2]float64{opts.Train, opts.Train + opts.Valid}
@@ -171,6 +160,61 @@ func stratify(out []Sample, opts SplitOptions) {
 			cum += len(u.members)
 		}
 	}
+}
+
+// tiedUnits groups the samples that must share a split: a near-duplicate
+// group and a subject's images each move as one, and a sample in both ties
+// them together (union-find). Units come in the order of their first
+// member, each listing its members in order, so a dataset without ties
+// gives one unit per sample in input order.
+func tiedUnits(out []Sample) [][]int {
+	parent := make([]int, len(out))
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	first := map[string]int{} // tie key → first sample with it
+	for i := range out {
+		parent[i] = i
+		for _, key := range [...]string{tieKey("d", out[i].NearDupGroup), tieKey("s", out[i].Subject)} {
+			if key == "" {
+				continue
+			}
+			j, seen := first[key]
+			if !seen {
+				first[key] = i
+				continue
+			}
+			a, b := find(i), find(j)
+			if a != b {
+				parent[max(a, b)] = min(a, b) // the root is the unit's first member
+			}
+		}
+	}
+	var units [][]int
+	at := map[int]int{} // root → position in units
+	for i := range out {
+		r := find(i)
+		k, ok := at[r]
+		if !ok {
+			k = len(units)
+			at[r] = k
+			units = append(units, nil)
+		}
+		units[k] = append(units[k], i)
+	}
+	return units
+}
+
+func tieKey(kind, value string) string {
+	if value == "" {
+		return ""
+	}
+	return kind + "\x1f" + value
 }
 
 func stratumKey(s *Sample, attrs []string) string {

@@ -272,3 +272,37 @@ func TestSplitRealUTKFace(t *testing.T) {
 	}
 	checkSplit(t, out, opts, 0.005)
 }
+
+// A subject's images share a split, and a sample in both a near-duplicate
+// group and a subject ties the two together.
+func TestSplitKeepsSubjectsTogether(t *testing.T) {
+	samples := randomSamples(6000, 5)
+	for i := range samples {
+		samples[i].NearDupGroup = ""
+		samples[i].Subject = fmt.Sprintf("p%d", i/3)
+	}
+	// Chain: subject p0 and near-duplicate group d1 share sample 2; d1 also
+	// holds sample 3000 (subject p1000).
+	samples[2].NearDupGroup, samples[3000].NearDupGroup = "d1", "d1"
+	out, err := Split(samples, DefaultSplitOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	where := map[string]string{}
+	for _, s := range out {
+		if w, ok := where[s.Subject]; ok && w != s.Split {
+			t.Fatalf("subject %s in %s and %s", s.Subject, w, s.Split)
+		}
+		where[s.Subject] = s.Split
+	}
+	if where["p0"] != where["p1000"] {
+		t.Errorf("subjects tied by a near-duplicate group landed in %s and %s", where["p0"], where["p1000"])
+	}
+	n := map[string]int{}
+	for _, s := range out {
+		n[s.Split]++
+	}
+	if f := float64(n[SplitTrain]) / float64(len(out)); math.Abs(f-0.7) > 0.03 {
+		t.Errorf("train fraction %.3f with subjects of three images, want about 0.7", f)
+	}
+}

@@ -45,6 +45,13 @@ type SyntheticOptions struct {
 	// and balancing can shrink, where GroupCueNoise is the part no model
 	// can remove (default: ethnicity group_c, 15 years).
 	GroupAgeShift map[string]map[string]float64 `yaml:"group_age_shift" doc:"Years older (positive) or younger (negative) each group's faces look than their age: the part of the planted bias a model learns to undo only from the group's own examples, so balancing can shrink it, e.g. {ethnicity: {group_c: 15}} (the default); {ethnicity: {group_c: 0}} turns it off."`
+	// ImagesPerSubject draws each synthetic person this many times, each
+	// image with a different expression and otherwise the same face, age
+	// and labels (default 1: every face is its own person). With 2 or more
+	// the samples carry a subject id, so a split keeps a person's images
+	// together and the analysis compares expressions within persons: the
+	// within-subject test of ARCHITECTURE.md §5 gets an oracle.
+	ImagesPerSubject int `yaml:"images_per_subject" range:"[1,8]" doc:"Images of each synthetic person, each with a different expression and otherwise the same face and labels (1: every face is its own person); with 2 or more the samples carry a subject id, splits keep a person's images together, and the analysis compares expressions within persons."`
 }
 
 // AgeRange is a [min, max] range of ages, written as a two-number list.
@@ -77,9 +84,10 @@ func DefaultSyntheticOptions() SyntheticOptions {
 			AttrEthnicity:  {"group_a": 0.6, "group_b": 0.25, "group_c": 0.15},
 			AttrExpression: {"happy": 0.3, "slightlyhappy": 0.25, "neutral": 0.35, "other": 0.1},
 		},
-		CueNoise:      2,
-		GroupCueNoise: map[string]map[string]float64{AttrEthnicity: {"group_c": 2}},
-		GroupAgeShift: map[string]map[string]float64{AttrEthnicity: {"group_c": 15}},
+		CueNoise:         2,
+		ImagesPerSubject: 1,
+		GroupCueNoise:    map[string]map[string]float64{AttrEthnicity: {"group_c": 2}},
+		GroupAgeShift:    map[string]map[string]float64{AttrEthnicity: {"group_c": 15}},
 	}
 }
 
@@ -122,6 +130,11 @@ func (o *SyntheticOptions) rules() error {
 	}
 	if !(o.Ages.Min >= 0 && o.Ages.Min <= o.Ages.Max && o.Ages.Max <= 120) {
 		return fmt.Errorf("age range [%g, %g] must lie within [0, 120] with min <= max", o.Ages.Min, o.Ages.Max)
+	}
+	if o.ImagesPerSubject > 1 {
+		if n := len(o.Proportions[AttrExpression]); n < o.ImagesPerSubject {
+			return fmt.Errorf("images per subject %d needs as many expression values in the proportions, there are %d", o.ImagesPerSubject, n)
+		}
 	}
 	if !(o.CueNoise >= 0) {
 		return fmt.Errorf("cue noise %g must not be negative", o.CueNoise)
@@ -202,6 +215,9 @@ func buildSynthetic(opts SyntheticOptions) (*listSource, []face, error) {
 		}
 		labels[attr] = quotaLabels(opts.Proportions[attr], values, opts.Count, rng)
 	}
+	if opts.ImagesPerSubject > 1 {
+		return buildSubjects(opts, rng, vocab, styles)
+	}
 	src := &listSource{name: "synthetic", vocab: vocab, records: make([]Record, opts.Count)}
 	faces := make([]face, opts.Count)
 	for i := range src.records {
@@ -229,6 +245,70 @@ func buildSynthetic(opts SyntheticOptions) (*listSource, []face, error) {
 		src.records[i], faces[i] = r, f
 	}
 	return src, faces, nil
+}
+
+// buildSubjects draws Count images of ceil(Count/ImagesPerSubject)
+// persons. A person's age, gender and ethnicity follow the quotas over
+// persons; each of their images takes a different expression, drawn by
+// the proportions without replacement, so expression counts follow the
+// proportions only approximately. The images of one person share the face
+// seed and the apparent-age noise, so they differ only by expression (and
+// by any shift or noise planted for an expression group).
+func buildSubjects(opts SyntheticOptions, rng *rand.Rand, vocab map[string][]string, styles map[string]map[string]int) (*listSource, []face, error) {
+	k := opts.ImagesPerSubject
+	persons := (opts.Count + k - 1) / k
+	gender := quotaLabels(opts.Proportions[AttrGender], vocab[AttrGender], persons, rng)
+	ethnicity := quotaLabels(opts.Proportions[AttrEthnicity], vocab[AttrEthnicity], persons, rng)
+	src := &listSource{name: "synthetic", vocab: vocab, records: make([]Record, 0, opts.Count)}
+	faces := make([]face, 0, opts.Count)
+	for p := range persons {
+		age := math.Round(opts.Ages.Min + rng.Float64()*(opts.Ages.Max-opts.Ages.Min))
+		seed, noise := rng.Uint64(), rng.NormFloat64()
+		g, e := at(gender, p), at(ethnicity, p)
+		exprs := drawDistinct(opts.Proportions[AttrExpression], vocab[AttrExpression], k, rng)
+		for _, x := range exprs[:min(k, opts.Count-len(src.records))] {
+			i := len(src.records)
+			r := Record{Source: "synthetic", Row: int64(i + 1), ID: fmt.Sprintf("syn_%06d", i+1), RealAge: math.NaN(),
+				Age: age, Gender: g, Ethnicity: e, Expression: x, Subject: fmt.Sprintf("person_%06d", p+1)}
+			variance, shift := opts.CueNoise*opts.CueNoise, 0.0
+			for _, gv := range [...][2]string{{AttrGender, g}, {AttrEthnicity, e}, {AttrExpression, x}} {
+				s := opts.GroupCueNoise[gv[0]][gv[1]]
+				variance += s * s
+				shift += opts.GroupAgeShift[gv[0]][gv[1]]
+			}
+			f := face{size: opts.Size, seed: seed, cueAge: min(max(age+shift+noise*math.Sqrt(variance), 0), 100),
+				gender: g, genderIdx: styles[AttrGender][g], tone: styles[AttrEthnicity][e],
+				expression: x, exprIdx: styles[AttrExpression][x]}
+			r.Render = f.draw
+			src.records = append(src.records, r)
+			faces = append(faces, f)
+		}
+	}
+	return src, faces, nil
+}
+
+// drawDistinct draws k different values, each with probability
+// proportional to its weight among those not yet drawn.
+func drawDistinct(weights map[string]float64, values []string, k int, rng *rand.Rand) []string {
+	left := slices.Clone(values)
+	out := make([]string, 0, k)
+	for range k {
+		sum := 0.0
+		for _, v := range left {
+			sum += weights[v]
+		}
+		u, pick := rng.Float64()*sum, len(left)-1
+		for i, v := range left {
+			if u < weights[v] {
+				pick = i
+				break
+			}
+			u -= weights[v]
+		}
+		out = append(out, left[pick])
+		left = slices.Delete(left, pick, pick+1)
+	}
+	return out
 }
 
 func at(s []string, i int) string {

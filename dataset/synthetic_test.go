@@ -158,6 +158,7 @@ func TestSyntheticOptionErrors(t *testing.T) {
 		{"age shift on an absent group", func(o *SyntheticOptions) { o.GroupAgeShift[AttrGender] = map[string]float64{"other": 5} }},
 		{"age shift beyond a lifetime", func(o *SyntheticOptions) { o.GroupAgeShift[AttrEthnicity]["group_c"] = 150 }},
 		{"not-a-number age shift", func(o *SyntheticOptions) { o.GroupAgeShift[AttrEthnicity]["group_c"] = math.NaN() }},
+		{"more images per person than expressions", func(o *SyntheticOptions) { o.ImagesPerSubject = 5 }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -289,4 +290,87 @@ func weightedRidge(X *mat.Dense, y, weights []float64, lambda float64) ([]float6
 		return nil, err
 	}
 	return c.RawVector().Data, nil
+}
+
+// With ImagesPerSubject, each person's images share everything but the
+// expression: labels, age, face seed and apparent-age noise, so a
+// within-subject comparison isolates expression. The last person takes
+// what is left of Count.
+func TestSyntheticSubjectsDifferOnlyByExpression(t *testing.T) {
+	for _, k := range []int{2, 3} {
+		opts := DefaultSyntheticOptions()
+		opts.Count, opts.Size, opts.ImagesPerSubject = 301, 32, k
+		src, faces, err := buildSynthetic(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := src.records
+		if len(recs) != opts.Count {
+			t.Fatalf("k=%d: %d images, want %d", k, len(recs), opts.Count)
+		}
+		bySubject := map[string][]int{}
+		ids := map[string]bool{}
+		for i, r := range recs {
+			if r.Subject == "" {
+				t.Fatalf("k=%d: image %s has no subject", k, r.ID)
+			}
+			if ids[r.ID] {
+				t.Fatalf("duplicate id %s", r.ID)
+			}
+			ids[r.ID] = true
+			bySubject[r.Subject] = append(bySubject[r.Subject], i)
+		}
+		if want := (opts.Count + k - 1) / k; len(bySubject) != want {
+			t.Errorf("k=%d: %d subjects, want %d", k, len(bySubject), want)
+		}
+		short := 0
+		for subj, idx := range bySubject {
+			if len(idx) != k {
+				short++
+			}
+			first, seen := recs[idx[0]], map[string]bool{}
+			for _, i := range idx {
+				r := recs[i]
+				if r.Age != first.Age || r.Gender != first.Gender || r.Ethnicity != first.Ethnicity {
+					t.Errorf("%s: images disagree on age or labels: %+v vs %+v", subj, r, first)
+				}
+				if seen[r.Expression] {
+					t.Errorf("%s: expression %s twice", subj, r.Expression)
+				}
+				seen[r.Expression] = true
+				if faces[i].seed != faces[idx[0]].seed {
+					t.Errorf("%s: images drawn from different face seeds", subj)
+				}
+			}
+		}
+		if short != min(1, opts.Count%k) {
+			t.Errorf("k=%d: %d subjects with fewer than %d images", k, short, k)
+		}
+	}
+	// One person, two expressions: the images differ (the mouth), but far
+	// less than two different persons do.
+	opts := DefaultSyntheticOptions()
+	opts.Count, opts.Size, opts.ImagesPerSubject = 40, 32, 2
+	opts.GroupAgeShift, opts.GroupCueNoise = nil, nil
+	src, _, err := buildSynthetic(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff := func(a, b Record) float64 {
+		pa, pb := a.Render().Pix, b.Render().Pix
+		s := 0.0
+		for i := range pa {
+			s += math.Abs(float64(pa[i]) - float64(pb[i]))
+		}
+		return s / float64(len(pa))
+	}
+	var same, other float64
+	for p := 0; p+3 < len(src.records); p += 4 {
+		r := src.records
+		same += diff(r[p], r[p+1])
+		other += diff(r[p], r[p+2])
+	}
+	if !(same > 0 && same < other/3) {
+		t.Errorf("mean pixel difference within a person %.2f, between persons %.2f: want a small but nonzero difference within", same, other)
+	}
 }

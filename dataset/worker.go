@@ -89,6 +89,7 @@ func (w *worker) process(ctx context.Context, j *job) {
 		Height:       int32(b.Dy()),
 		SHA256:       sum,
 		NearDupGroup: rec.NearDupGroup,
+		Subject:      rec.Subject,
 	}
 }
 

@@ -2,7 +2,6 @@ package onnxmodel
 
 import (
 	"context"
-	"encoding/csv"
 	"math"
 	"os"
 	"path/filepath"
@@ -32,25 +31,10 @@ func needPreset(t *testing.T) Resolved {
 // from the first, with their labelled ages.
 func utkCrops(t *testing.T, n, stride int) (paths []string, ages []float64) {
 	t.Helper()
-	dir := testdata.UTKFace(t)
-	f, err := os.Open(filepath.Join(dir, "metadata.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	head := rows[0]
-	fileCol, ageCol := slices.Index(head, "file"), slices.Index(head, "age")
-	for i := 1; i < len(rows) && len(paths) < n; i += stride {
-		age, err := strconv.ParseFloat(rows[i][ageCol], 64)
-		if err != nil {
-			t.Fatalf("metadata.csv row %d: %v", i+1, err)
-		}
-		paths = append(paths, filepath.Join(dir, "images", rows[i][fileCol]))
-		ages = append(ages, age)
+	rows := testdata.UTKFaceRows(t)
+	for i := 0; i < len(rows) && len(paths) < n; i += stride {
+		paths = append(paths, rows[i].Path)
+		ages = append(ages, rows[i].Age)
 	}
 	if len(paths) < n {
 		t.Fatalf("only %d crops at stride %d", len(paths), stride)

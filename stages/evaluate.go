@@ -222,5 +222,5 @@ func splitData(samples []dataset.Sample, split string, images *dataset.Packed) (
 
 func predictionOf(s *dataset.Sample, yhat float64) dataset.Prediction {
 	return dataset.Prediction{ID: s.ID, Split: s.Split, YTrue: s.Age, YPred: yhat,
-		Gender: s.Gender, Ethnicity: s.Ethnicity, Expression: s.Expression, AgeGroup: s.AgeGroup}
+		Gender: s.Gender, Ethnicity: s.Ethnicity, Expression: s.Expression, AgeGroup: s.AgeGroup, Subject: s.Subject}
 }

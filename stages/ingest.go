@@ -33,8 +33,9 @@ var ingestDef = stageDef{
 	build: func(v *Config, d []config.Decl, _ graphInfo) pipeline.Stage {
 		sel, _ := v.Data.Selected() // validated at load
 		// Version 3: ids from cleaned paths, duplicate files (same path or
-		// same bytes) rejected, data.min_side.
-		return ingestStage{stageBase: stageBase{name: stageIngest, version: "3", decls: d},
+		// same bytes) rejected, data.min_side. Version 4: the samples
+		// table's subject column.
+		return ingestStage{stageBase: stageBase{name: stageIngest, version: "4", decls: d},
 			opts: v.Data.Ingest, env: v.Data.Env(), source: sel}
 	},
 }

@@ -14,6 +14,7 @@ import (
 	"fairage/tfmodel"
 
 	// Model kinds register themselves.
+	_ "fairage/faceapimodel"
 	_ "fairage/onnxmodel"
 	_ "fairage/savedmodel"
 )

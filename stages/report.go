@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"fairage/analysis"
@@ -23,11 +24,13 @@ import (
 )
 
 // reportDef reads the report section and what the report says of the
-// model (its name, learning rate and strategy: modelInfo, trainingNotes).
+// model (its name, learning rate, strategy and initial weights:
+// modelInfo, trainingNotes; a preset and the dataset's adapter: whether
+// the audited faces may be among the preset's training data).
 var reportDef = stageDef{
 	name: stageReport,
 	reads: func(c *Config) []any {
-		return []any{&c.Report, &c.Train.Strategy, &c.Train.Adam.LR}
+		return []any{&c.Report, &c.Train.Strategy, &c.Train.Adam.LR, &c.Model.ResNet.Pretrained, &c.Model.Preset, &c.Data.Adapter}
 	},
 	build: func(v *Config, d []config.Decl, g graphInfo) pipeline.Stage {
 		inputs := []string{g.predictionsStage(), stageAnalyze}
@@ -58,13 +61,17 @@ type reportStage struct {
 // modelFacts is what a report (or a comparison) says of how the model was
 // made, from the settings the report stage declares.
 type modelFacts struct {
-	name     string // report.model_name
-	lr       float64
-	strategy tfmodel.Strategy
+	name       string // report.model_name
+	lr         float64
+	strategy   tfmodel.Strategy
+	pretrained tfmodel.Pretrained // model.pretrained
+	preset     string             // model.preset
+	dataset    string             // data.adapter
 }
 
 func factsOf(c *Config) modelFacts {
-	return modelFacts{name: c.Report.ModelName, lr: c.Train.Adam.LR, strategy: c.Train.Strategy}
+	return modelFacts{name: c.Report.ModelName, lr: c.Train.Adam.LR, strategy: c.Train.Strategy,
+		pretrained: c.Model.ResNet.Pretrained, preset: string(c.Model.Preset), dataset: string(c.Data.Adapter)}
 }
 
 // Uncached makes the report rerun on every run.
@@ -91,6 +98,7 @@ func reportInput(sc *pipeline.StageContext, facts modelFacts, from string) (repo
 	if _, ok := sc.Inputs[stageTrain]; ok {
 		run.Notes = facts.trainingNotes()
 	}
+	run.Notes = append(run.Notes, facts.overlapNotes()...)
 	res, err := analysis.ReadSummary(inputPath(sc, stageAnalyze, summaryFile))
 	if err != nil {
 		return run, err
@@ -171,6 +179,9 @@ func metadata(sc *pipeline.StageContext) reports.Metadata {
 // trainingNotes says what a reader of the report must know about how the
 // model was trained to read its numbers.
 func (f modelFacts) trainingNotes() []string {
+	if f.pretrained != "" && f.pretrained != "none" {
+		return nil // the frozen backbone carries pretrained features, as in the study
+	}
 	const why = "fairage builds the ResNet from scratch and loads no pretrained weights, so a frozen backbone computes random features; " +
 		"the original study froze a VGGFace2-pretrained backbone"
 	switch f.strategy {
@@ -180,6 +191,21 @@ func (f modelFacts) trainingNotes() []string {
 		return []string{"The head-only phase trains on a frozen, randomly initialised backbone: " + why + "; only the all-layers phase learns features."}
 	}
 	return nil
+}
+
+// overlapNotes warns when a packaged model was trained on the dataset
+// being audited: its errors there are not held out and flatter it.
+func (f modelFacts) overlapNotes() []string {
+	if f.preset == "" || f.dataset == "" {
+		return nil
+	}
+	p, err := regressor.LookupPreset(f.preset)
+	if err != nil || !slices.Contains(p.TrainedOn, f.dataset) {
+		return nil
+	}
+	return []string{fmt.Sprintf("The packaged model %s was trained on %s, among other data (%s): "+
+		"some audited faces may have been among its training images, so its errors here are not held out and flatter it; "+
+		"compare it with models trained here only on other data with care.", f.preset, f.dataset, strings.Join(p.TrainedOn, ", "))}
 }
 
 // manifestYAML renders the resolved config a manifest records.

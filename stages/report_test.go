@@ -5,25 +5,31 @@ import (
 	"testing"
 )
 
-// A head-only run must tell its reader that the frozen backbone is random
-// (fairage loads no pretrained weights); an all-layers run has nothing to
-// add.
+// A head-only run from scratch must tell its reader that the frozen
+// backbone is random; one on a pretrained backbone (as in the study) and
+// an all-layers run have nothing to add. A packaged model trained on the
+// audited dataset gets a warning that its errors are not held out.
 func TestTrainingNotes(t *testing.T) {
 	tests := []struct {
-		strategy string
-		want     string // substring of the single note; "" for no note
+		name string
+		sets []string
+		want string // substring of the single note; "" for no note
 	}{
-		{"head_only", "randomly initialised backbone measures little"},
-		{"head_then_all", "only the all-layers phase learns features"},
-		{"all_layers", ""},
+		{"head_only", []string{"train.strategy=head_only"}, "randomly initialised backbone measures little"},
+		{"head_then_all", []string{"train.strategy=head_then_all"}, "only the all-layers phase learns features"},
+		{"all_layers", []string{"train.strategy=all_layers"}, ""},
+		{"pretrained head_only", []string{"train.strategy=head_only", "model.arch=face_resnet", "model.pretrained=face-api", "model.width_multiplier=1", "data.image_size=150"}, ""},
+		{"preset trained on the audited data", []string{"model.preset=face-api-age", "data.adapter=utkface"}, "trained on utkface"},
+		{"preset trained elsewhere", []string{"model.preset=face-api-age"}, ""},
 	}
 	for _, tc := range tests {
-		t.Run(tc.strategy, func(t *testing.T) {
-			cfg, err := Load(repoFile(t, "pipeline.yaml"), LoadOptions{Sets: []string{"train.strategy=" + tc.strategy}})
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Load(repoFile(t, "pipeline.yaml"), LoadOptions{Sets: tc.sets})
 			if err != nil {
 				t.Fatal(err)
 			}
-			notes := factsOf(cfg.Config).trainingNotes()
+			f := factsOf(cfg.Config)
+			notes := append(f.trainingNotes(), f.overlapNotes()...)
 			switch {
 			case tc.want == "" && len(notes) != 0:
 				t.Errorf("notes %q, want none", notes)

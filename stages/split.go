@@ -14,7 +14,9 @@ var splitDef = stageDef{
 	name:  stageSplit,
 	reads: func(c *Config) []any { return []any{&c.Split} },
 	build: func(v *Config, d []config.Decl, _ graphInfo) pipeline.Stage {
-		return splitStage{stageBase{name: stageSplit, version: "1", decls: d, inputs: []string{stageIngest}}, v.Split}
+		// Version 2: the samples table's subject column; a subject's images
+		// share a split.
+		return splitStage{stageBase{name: stageSplit, version: "2", decls: d, inputs: []string{stageIngest}}, v.Split}
 	},
 }
 

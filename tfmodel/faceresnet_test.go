@@ -276,17 +276,7 @@ func TestFaceResNetMatchesFaceAPI(t *testing.T) {
 		t.Skip("runs face-api in Node; skipped with -short")
 	}
 	manifest := needFaceAPI(t)
-	root, ok := testdata.RepoRoot()
-	if !ok {
-		t.Skip("repository root not found")
-	}
-	nodeDir := filepath.Join(root, "build", "node")
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node not found; skipping the face-api conformance check")
-	}
-	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "@vladmandic", "face-api")); err != nil {
-		t.Skipf("no Node conformance environment in %s (run `make setup-models` with node installed); skipping", nodeDir)
-	}
+	root, nodeDir := testdata.NodeEnv(t)
 	const n = 50
 	data, pixels := utkCrops(t, n, 150)
 	tmp := t.TempDir()

@@ -4,8 +4,11 @@
 package testdata
 
 import (
+	"encoding/csv"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -56,4 +59,61 @@ func UTKFace(tb testing.TB) string {
 func dirExists(d string) bool {
 	st, err := os.Stat(d)
 	return err == nil && st.IsDir()
+}
+
+// UTKRow is one row of the shared UTKFace metadata.csv.
+type UTKRow struct {
+	File                          string // image file name (in images/)
+	Path                          string // absolute path of the image
+	Age                           float64
+	Gender, Ethnicity, Expression string
+}
+
+// UTKFaceRows reads the shared UTKFace metadata.csv (skipping tb when the
+// data is absent); a malformed row fails the test.
+func UTKFaceRows(tb testing.TB) []UTKRow {
+	tb.Helper()
+	dir := UTKFace(tb)
+	f, err := os.Open(filepath.Join(dir, "metadata.csv"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	out := make([]UTKRow, 0, len(recs)-1)
+	for i, r := range recs[1:] {
+		age, err := strconv.ParseFloat(r[col["age"]], 64)
+		if err != nil {
+			tb.Fatalf("metadata.csv row %d: age %q: %v", i+2, r[col["age"]], err)
+		}
+		out = append(out, UTKRow{File: r[col["file"]], Path: filepath.Join(dir, "images", r[col["file"]]), Age: age,
+			Gender: r[col["gender"]], Ethnicity: r[col["ethnicity"]], Expression: r[col["expression"]]})
+	}
+	return out
+}
+
+// NodeEnv returns the repository root and the Node conformance
+// environment that scripts/setup-models.sh installs (build/node), or skips
+// tb with what is missing.
+func NodeEnv(tb testing.TB) (root, nodeDir string) {
+	tb.Helper()
+	root, ok := RepoRoot()
+	if !ok {
+		tb.Skip("repository root not found")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		tb.Skip("node not found; skipping a conformance check against the JavaScript original")
+	}
+	nodeDir = filepath.Join(root, "build", "node")
+	if !dirExists(filepath.Join(nodeDir, "node_modules")) {
+		tb.Skipf("no Node conformance environment in %s (run `make setup-models` with node installed); skipping", nodeDir)
+	}
+	return root, nodeDir
 }
