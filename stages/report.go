@@ -38,8 +38,11 @@ var reportDef = stageDef{
 			inputs = append(inputs, stageBalance, stageAugment, stageTrain)
 		}
 		facts := factsOf(v)
-		if g.audit {
-			facts = modelFacts{name: v.Report.ModelName} // no model was trained or run here
+		if !g.trains {
+			// No model was trained here (an audited table, a foreign or
+			// another run's model): this config's train section says
+			// nothing about it.
+			facts = modelFacts{name: v.Report.ModelName}
 		}
 		return reportStage{stageBase: stageBase{name: stageReport, version: "2", decls: d, inputs: inputs},
 			opts: v.Report.Options, facts: facts, from: g.predictionsStage()}

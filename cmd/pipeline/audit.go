@@ -84,6 +84,7 @@ and report that population. MODEL is one of
   a run folder (runs/m5) or model folder     kind resnet, trained here
   a SavedModel folder (saved_model.pb)      kind savedmodel (pipeline export, Keras model.export())
   an .onnx file                             kind onnx
+  a face-api …weights_manifest.json         kind face-api
   a preset name (dlib-age)                  model.preset
 A SavedModel from pipeline export and a preset carry their preprocessing;
 a foreign SavedModel or ONNX file needs it declared in CONFIG
@@ -134,8 +135,10 @@ func modelOverrides(model string) ([]string, error) {
 	switch {
 	case !st.IsDir() && strings.EqualFold(filepath.Ext(model), ".onnx"):
 		kind = "onnx"
+	case !st.IsDir() && strings.HasSuffix(model, "weights_manifest.json"):
+		kind = "face-api" // a face-api (TF.js) network's weights manifest
 	case !st.IsDir():
-		return nil, fmt.Errorf("--model %s: a file, but not an .onnx model; give a run folder, a SavedModel folder, an .onnx file or a preset name", model)
+		return nil, fmt.Errorf("--model %s: a file, but not an .onnx model or a face-api weights manifest; give a run folder, a SavedModel folder, an .onnx file, a …weights_manifest.json or a preset name", model)
 	case exists(filepath.Join(model, savedmodel.ProtoFile)):
 		kind = "savedmodel"
 	default:

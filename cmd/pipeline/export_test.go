@@ -104,6 +104,8 @@ func TestEvaluateModelDetection(t *testing.T) {
 	os.WriteFile(filepath.Join(sm, savedmodel.ProtoFile), nil, 0o644)
 	onnx := filepath.Join(dir, "age.onnx")
 	os.WriteFile(onnx, nil, 0o644)
+	manifest := filepath.Join(dir, "age_gender_model-weights_manifest.json")
+	os.WriteFile(manifest, nil, 0o644)
 	other := filepath.Join(dir, "notes.txt")
 	os.WriteFile(other, nil, 0o644)
 	empty := filepath.Join(dir, "empty")
@@ -117,7 +119,9 @@ func TestEvaluateModelDetection(t *testing.T) {
 		{modelDir, []string{"model.kind=resnet", "model.from=" + modelDir, "model.preset="}, ""},
 		{sm, []string{"model.kind=savedmodel", "model.from=" + sm, "model.preset="}, ""},
 		{onnx, []string{"model.kind=onnx", "model.from=" + onnx, "model.preset="}, ""},
+		{manifest, []string{"model.kind=face-api", "model.from=" + manifest, "model.preset="}, ""},
 		{"dlib-age", []string{"model.preset=dlib-age", "model.from="}, ""},
+		{"face-api-age", []string{"model.preset=face-api-age", "model.from="}, ""},
 		{other, nil, "not an .onnx model"},
 		{empty, nil, "neither a trained run or model folder"},
 		{"no-such-preset", nil, "not a preset (presets: dlib-age"},
