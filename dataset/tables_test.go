@@ -103,12 +103,13 @@ func TestSamplesRoundTrip(t *testing.T) {
 }
 
 // The file layout is the one of the tables before they were declared by
-// name: same columns, same order, same types, so older files read.
+// name: same columns, same order, same types, so older files read; the
+// subject column came last and is optional, so files without it read too.
 func TestSamplesLayoutUnchanged(t *testing.T) {
 	want := []string{"id:utf8", "split:dictionary<values=utf8, indices=int32, ordered=false>", "path:utf8", "age:float64",
 		"real_age:float64?", "gender:dictionary<values=utf8, indices=int32, ordered=false>?",
 		"ethnicity:dictionary<values=utf8, indices=int32, ordered=false>?", "expression:dictionary<values=utf8, indices=int32, ordered=false>?",
-		"age_group:dictionary<values=utf8, indices=int32, ordered=false>?", "width:int32", "height:int32", "sha256:utf8", "near_dup_group:utf8?"}
+		"age_group:dictionary<values=utf8, indices=int32, ordered=false>?", "width:int32", "height:int32", "sha256:utf8", "near_dup_group:utf8?", "subject:utf8?"}
 	var got []string
 	for _, f := range SamplesSchema.Fields() {
 		s := f.Name + ":" + f.Type.String()
