@@ -262,3 +262,29 @@ func TestTablesRefuseRowCountsTheDataDoesNotBack(t *testing.T) {
 		t.Fatalf("null columns: %v", err)
 	}
 }
+
+// Samples and predictions written before the subject column existed read,
+// with every subject unknown.
+func TestTablesWithoutSubjectRead(t *testing.T) {
+	rows := []Sample{{ID: "a", Split: SplitTrain, Path: "a.jpg", Age: 3, RealAge: math.NaN(), Subject: "p1"},
+		{ID: "b", Split: SplitTest, Path: "b.jpg", Age: 40, RealAge: math.NaN(), Subject: "p2"}}
+	rec := SamplesToRecord(rows)
+	defer rec.Release()
+	n := int(rec.NumCols()) - 1
+	if rec.Schema().Field(n).Name != "subject" {
+		t.Fatalf("last samples column is %s, want subject", rec.Schema().Field(n).Name)
+	}
+	old := array.NewRecord(arrow.NewSchema(rec.Schema().Fields()[:n], nil), rec.Columns()[:n], rec.NumRows())
+	defer old.Release()
+	got, err := SamplesFromRecord(old)
+	if err != nil {
+		t.Fatalf("a samples table without subject: %v", err)
+	}
+	if len(got) != 2 || got[0].Subject != "" || got[1].ID != "b" {
+		t.Errorf("read %+v", got)
+	}
+	full, err := SamplesFromRecord(rec)
+	if err != nil || full[0].Subject != "p1" || full[1].Subject != "p2" {
+		t.Errorf("subjects lost in a round trip: %+v, %v", full, err)
+	}
+}
