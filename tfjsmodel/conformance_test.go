@@ -1,6 +1,7 @@
 package tfjsmodel
 
 import (
+	"flag"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -129,8 +130,14 @@ func runTFJS(t testing.TB, root, nodeDir, modelPath string, pre preprocess.Spec,
 	return ref
 }
 
+// conformanceCrops is how many UTKFace crops the conformance tests run
+// through TF.js: pure-JavaScript TF.js takes seconds to tens of seconds a
+// face (GEAR: about 19 s), so make test checks 3 and make conformance-tfjs
+// the full 20 (-args -tfjs-crops=20).
+var conformanceCrops = flag.Int("tfjs-crops", 3, "UTKFace crops the TF.js conformance tests compare (make conformance-tfjs: 20)")
+
 // TestPresetsMatchTFJS is the conformance check: for each preset, on 20
-// real UTKFace crops, fairage's outputs (every value of the output row,
+// real UTKFace crops (3 in make test, see conformanceCrops), fairage's outputs (every value of the output row,
 // and the decoded age) equal those of TensorFlow.js running the same
 // model.json in Node (pure-JavaScript CPU backend, tfjs's own loader)
 // within 1e-4. Both sides get the same resized pixels and apply the
@@ -141,7 +148,7 @@ func TestPresetsMatchTFJS(t *testing.T) {
 		t.Skip("runs TF.js in Node; skipped with -short")
 	}
 	root, nodeDir := nodeEnv(t)
-	const n = 20
+	n := *conformanceCrops
 	paths, _ := utkCrops(t, n, 911)
 	for _, name := range PresetNames() {
 		t.Run(name, func(t *testing.T) {
@@ -219,7 +226,7 @@ func TestEmotionMatchesTFJS(t *testing.T) {
 		t.Skip("runs TF.js in Node; skipped with -short")
 	}
 	root, nodeDir := nodeEnv(t)
-	const n = 20
+	n := *conformanceCrops
 	paths, _ := utkCrops(t, n, 911)
 	p := Classifiers["emotion"]
 	modelPath, err := Preset{Name: p.Name, File: p.File, SHA256: p.SHA256}.Path()
