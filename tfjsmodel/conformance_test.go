@@ -1,10 +1,10 @@
 package tfjsmodel
 
 import (
-	"flag"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math"
 	"os"
