@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"math"
 
-	"fairage/dataset"
 	"fairage/internal/modelsdir"
-	"fairage/internal/progress"
 	"fairage/internal/spec"
 	"fairage/regressor"
 )
@@ -89,31 +87,13 @@ type kindModel struct {
 // Predict runs the net on the examples' packed images; a non-finite age
 // is a rejected row.
 func (k *kindModel) Predict(ctx context.Context, data regressor.Data) (regressor.Output, error) {
-	if data.Images == nil {
-		return regressor.Output{}, errors.New("face-api: no images to predict from")
-	}
-	index := make([]int, len(data.Examples))
-	for i, ex := range data.Examples {
-		index[i] = ex.Index
-	}
-	var tr progress.Tracker
-	if k.env.Progress != nil {
-		tr = k.env.Progress("predict", "img", len(index))
-		defer tr.Finish()
-	}
-	ages, err := k.m.PredictPacked(ctx, data.Images, index, tr)
-	if err != nil {
-		return regressor.Output{}, err
-	}
-	out := regressor.Output{Ages: ages}
-	for i, a := range ages {
-		if math.IsNaN(a) {
-			out.Rejected = append(out.Rejected, regressor.Rejection{Index: i, Rejection: dataset.Rejection{
-				Source: k.m.Manifest(), ID: data.Examples[i].ID, Reason: regressor.ReasonNonFinite,
-				Detail: "AgeGenderNet returned a non-finite age"}})
-		}
-	}
-	return out, nil
+	return regressor.PredictPacked(ctx, data, k.m.Manifest(), k.env.Progress, k.m.PredictPacked,
+		func(age float64) (float64, string, string) {
+			if math.IsNaN(age) {
+				return age, regressor.ReasonNonFinite, "AgeGenderNet returned a non-finite age"
+			}
+			return age, "", ""
+		})
 }
 
 // Describe says what ran and how it read its input.

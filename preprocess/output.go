@@ -233,3 +233,12 @@ func ages(a []float64) string {
 	}
 	return fmt.Sprintf("%s, %s, %s, …, %s", f(a[0]), f(a[1]), f(a[2]), f(a[len(a)-1]))
 }
+
+// Outcome spells a model's result for regressor.PredictPacked: the age,
+// and the reason and detail of err when the row has no usable age.
+func Outcome(age float64, err *RowError) (float64, string, string) {
+	if err == nil {
+		return age, "", ""
+	}
+	return age, err.Reason, err.Detail
+}

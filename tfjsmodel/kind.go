@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"fairage/dataset"
 	"fairage/internal/progress"
@@ -120,34 +119,8 @@ type kindModel struct {
 // Predict runs the model on the packed images of the examples; a row
 // without a usable output is rejected with its reason.
 func (k *kindModel) Predict(ctx context.Context, data regressor.Data) (regressor.Output, error) {
-	if data.Images == nil {
-		return regressor.Output{}, errors.New("tfjs: no images to predict from")
-	}
-	index := make([]int, len(data.Examples))
-	for i, ex := range data.Examples {
-		index[i] = ex.Index
-	}
-	var tr progress.Tracker
-	if k.progress != nil {
-		tr = k.progress("predict", "img", len(index))
-	}
-	res, err := k.m.PredictPacked(ctx, data.Images, index, tr)
-	if tr != nil {
-		tr.Finish()
-	}
-	if err != nil {
-		return regressor.Output{}, err
-	}
-	out := regressor.Output{Ages: make([]float64, len(res))}
-	for i, r := range res {
-		out.Ages[i] = r.Age
-		if r.Err != nil {
-			out.Ages[i] = math.NaN()
-			out.Rejected = append(out.Rejected, regressor.Rejection{Index: i, Rejection: dataset.Rejection{
-				Source: k.m.path, ID: data.Examples[i].ID, Reason: r.Err.Reason, Detail: r.Err.Detail}})
-		}
-	}
-	return out, nil
+	return regressor.PredictPacked(ctx, data, k.m.path, k.progress, k.m.PredictPacked,
+		func(r Result) (float64, string, string) { return preprocess.Outcome(r.Age, r.Err) })
 }
 
 // Describe says which file ran, converted how, read how.
