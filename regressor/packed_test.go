@@ -60,7 +60,9 @@ func TestPredictPacked(t *testing.T) {
 		t.Errorf("rejected %+v", out.Rejected)
 	}
 
-	short := func(context.Context, *dataset.Packed, []int, progress.Tracker) ([]res, error) { return []res{{1, ""}}, nil }
+	short := func(context.Context, *dataset.Packed, []int, progress.Tracker) ([]res, error) {
+		return []res{{1, ""}}, nil
+	}
 	if _, err := PredictPacked(context.Background(), data, "m", nil, short, result); err == nil || !strings.Contains(err.Error(), "number of results") {
 		t.Errorf("short result: %v", err)
 	}
