@@ -412,3 +412,34 @@ func TestSpecString(t *testing.T) {
 		}
 	}
 }
+
+// A model input fits the spec's tensors when every fixed dimension past
+// the batch matches; a fixed batch is reported.
+func TestSpecFeeds(t *testing.T) {
+	nhwc := Spec{Height: 64, Width: 64, Color: RGB, Layout: NHWC, DType: Float32, Scale: 1}
+	nchw := nhwc
+	nchw.Layout = NCHW
+	tests := []struct {
+		name  string
+		spec  Spec
+		shape []int64
+		batch int
+		ok    bool
+	}{
+		{"dynamic batch", nhwc, []int64{-1, 64, 64, 3}, 0, true},
+		{"fixed batch", nhwc, []int64{8, 64, 64, 3}, 8, true},
+		{"dynamic side", nhwc, []int64{-1, -1, -1, 3}, 0, true},
+		{"wrong size", nhwc, []int64{-1, 112, 112, 3}, 0, false},
+		{"wrong layout", nhwc, []int64{-1, 3, 64, 64}, 0, false},
+		{"nchw", nchw, []int64{-1, 3, 64, 64}, 0, true},
+		{"rank 3", nhwc, []int64{64, 64, 3}, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			batch, ok := tc.spec.Feeds(tc.shape)
+			if batch != tc.batch || ok != tc.ok {
+				t.Errorf("Feeds(%v) = %d, %v; want %d, %v", tc.shape, batch, ok, tc.batch, tc.ok)
+			}
+		})
+	}
+}

@@ -227,3 +227,22 @@ func list(v []float64) string {
 	}
 	return "[" + strings.Join(parts, " ") + "]"
 }
+
+// Feeds reports whether the tensors s makes fit a model input of the given
+// shape (a dimension below 0 takes any size), and the batch size the input
+// fixes (0 when it takes any).
+func (s Spec) Feeds(shape []int64) (fixedBatch int, ok bool) {
+	want := s.Shape(-1)
+	if len(shape) != len(want) {
+		return 0, false
+	}
+	for i := 1; i < len(want); i++ {
+		if shape[i] >= 0 && shape[i] != want[i] {
+			return 0, false
+		}
+	}
+	if shape[0] > 0 {
+		fixedBatch = int(shape[0])
+	}
+	return fixedBatch, true
+}

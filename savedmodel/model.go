@@ -218,21 +218,12 @@ func (m *Model) checkInput() error {
 	if in.Shape == nil {
 		return nil // unknown rank: the graph checks when it runs
 	}
-	mismatch := func() error {
+	batch, ok := s.Feeds(in.Shape)
+	if !ok {
 		return fmt.Errorf("SavedModel %s: input %s cannot be fed by the declared preprocessing (%s), which makes [N %d %d %d]; declare the model's own size, layout and colour (model.savedmodel.preprocess)",
 			m.dir, in, s, want[1], want[2], want[3])
 	}
-	if len(in.Shape) != 4 {
-		return mismatch()
-	}
-	for i := 1; i < 4; i++ {
-		if in.Shape[i] >= 0 && in.Shape[i] != want[i] {
-			return mismatch()
-		}
-	}
-	if in.Shape[0] > 0 {
-		m.fixedBatch = int(in.Shape[0])
-	}
+	m.fixedBatch = batch
 	return nil
 }
 
