@@ -31,7 +31,7 @@ func buildHeadline(r *analysis.Result, f formatter) headlineView {
 		if len(a.Members) != 1 {
 			continue // intersections have their own heatmap and tables
 		}
-		it := headlineItem{Attribute: display(a.Name)}
+		it := headlineItem{Attribute: inferredName(a)}
 		switch {
 		case !a.Available || a.ScoredGroups < 2 || a.Worst == "":
 			it.Text = "bias undefined: " + strings.TrimPrefix(a.Note, a.Name+" ")

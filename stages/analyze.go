@@ -17,10 +17,22 @@ import (
 // from, and the run name its notebook copies carry in their run column.
 var analyzeDef = stageDef{
 	name:  stageAnalyze,
-	reads: func(c *Config) []any { return []any{&c.Analysis, &c.Run.Seed, &c.Run.Name} },
+	// With the infer stage, also infer.expression: the results say the
+	// expression groups are inferred (and which classifier made them).
+	reads: func(c *Config) []any {
+		reads := []any{&c.Analysis, &c.Run.Seed, &c.Run.Name}
+		if c.Infer.Expression.Enabled && !c.Audit.Enabled() {
+			reads = append(reads, &c.Infer.Expression)
+		}
+		return reads
+	},
 	build: func(v *Config, d []config.Decl, g graphInfo) pipeline.Stage {
-		return analyzeStage{stageBase: stageBase{name: stageAnalyze, version: "5", decls: d, inputs: []string{g.predictionsStage()}},
+		st := analyzeStage{stageBase: stageBase{name: stageAnalyze, version: "5", decls: d, inputs: []string{g.predictionsStage()}},
 			opts: analysisOptions(v), run: v.Run.Name, from: g.predictionsStage()}
+		if g.infer {
+			st.inferred = map[string]string{dataset.AttrExpression: v.Infer.Expression.Note()}
+		}
+		return st
 	},
 }
 
@@ -39,6 +51,26 @@ type analyzeStage struct {
 	opts analysis.Options
 	run  string // run.name, for the notebook copies' run column
 	from string // the stage whose predictions are analysed
+	// inferred notes, per attribute, how its values were inferred.
+	inferred map[string]string
+}
+
+// markInferred notes on each attribute result (plain or intersection)
+// that has an inferred member how it was inferred.
+func markInferred(res *analysis.Result, inferred map[string]string) {
+	for i := range res.Attributes {
+		a := &res.Attributes[i]
+		var notes []string
+		for _, m := range a.Members {
+			if n, ok := inferred[m]; ok {
+				if len(a.Members) > 1 {
+					n = m + " " + n
+				}
+				notes = append(notes, n)
+			}
+		}
+		a.Inferred = strings.Join(notes, "; ")
+	}
 }
 
 func (s analyzeStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeline.Stats, error) {
@@ -50,6 +82,7 @@ func (s analyzeStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipel
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
+	markInferred(res, s.inferred)
 	if err := analysis.WriteMetrics(outPath(sc, metricsFile), res); err != nil {
 		return pipeline.Stats{}, err
 	}
@@ -84,15 +117,19 @@ func headline(res *analysis.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "n=%d MAE %.2f", res.Overall.N, res.Overall.MAE.Value)
 	for _, a := range res.Attributes {
+		key := a.Key
+		if a.Inferred != "" {
+			key += " (" + a.Inferred + ")"
+		}
 		if !a.Available {
-			fmt.Fprintf(&b, ", %s bias unavailable", a.Key)
+			fmt.Fprintf(&b, ", %s bias unavailable", key)
 			continue
 		}
 		if math.IsNaN(a.Bias.Value) {
-			fmt.Fprintf(&b, ", %s bias undefined (%d scored group%s)", a.Key, a.ScoredGroups, map[bool]string{true: "", false: "s"}[a.ScoredGroups == 1])
+			fmt.Fprintf(&b, ", %s bias undefined (%d scored group%s)", key, a.ScoredGroups, map[bool]string{true: "", false: "s"}[a.ScoredGroups == 1])
 			continue
 		}
-		fmt.Fprintf(&b, ", %s bias %.3f", a.Key, a.Bias.Value)
+		fmt.Fprintf(&b, ", %s bias %.3f", key, a.Bias.Value)
 	}
 	return b.String()
 }

@@ -1,0 +1,251 @@
+package stages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"fairage/attrinfer"
+	"fairage/config"
+	"fairage/dataset"
+	"fairage/internal/progress"
+	"fairage/internal/spec"
+	"fairage/pipeline"
+	"fairage/preprocess"
+	"fairage/regressor"
+	"fairage/tfjsmodel"
+)
+
+// stageInfer fills unknown attributes with a classifier's predictions,
+// between ingest and split. It is in the graph only when enabled.
+const stageInfer = "infer"
+
+// InferConfig is the infer section: which attributes a classifier fills
+// where the dataset leaves them unknown.
+type InferConfig struct {
+	Expression ExpressionInferConfig `yaml:"expression" doc:"Inferred expression: for samples without an expression label, a TF.js classifier preset predicts one, mapped onto the dataset's vocabulary; labelled samples keep their label."`
+}
+
+// ExpressionInferConfig is infer.expression: the classifier, its class
+// mapping and threshold (package attrinfer), and the runtime settings.
+type ExpressionInferConfig struct {
+	Enabled bool `yaml:"enabled" doc:"Run the infer stage between ingest and split (false: no stage, the samples are ingest's)."`
+	// Classifier names a tfjsmodel classifier preset.
+	Classifier string `yaml:"classifier" doc:"Classifier preset (tfjsmodel): emotion (FER2013 mini-Xception, 7 classes angry, disgust, fear, happy, sad, surprise, neutral; trained on FER2013)."`
+	// Config is the mapping and threshold.
+	attrinfer.Config `yaml:",inline"`
+	BatchSize        int               `yaml:"batch_size" range:"[1,4096]" doc:"Images per classifier run."`
+	Threads          regressor.Threads `yaml:"threads" doc:"Thread pools of the classifier's TensorFlow session."`
+}
+
+// DefaultInferConfig is off, with the emotion classifier's happy and
+// neutral kept and every other class mapped to other.
+func DefaultInferConfig() InferConfig {
+	return InferConfig{Expression: ExpressionInferConfig{
+		Classifier: "emotion",
+		Config:     attrinfer.Config{Mapping: map[string]string{"happy": "happy", "neutral": "neutral"}, Other: "other", Threshold: 0.5},
+		BatchSize:  32,
+	}}
+}
+
+// Note is how reports mark the attribute: "inferred by emotion,
+// threshold 0.5".
+func (e *ExpressionInferConfig) Note() string {
+	return fmt.Sprintf("inferred by %s, threshold %g", e.Classifier, e.Threshold)
+}
+
+// Validate checks the section. The classifier and the mapping are checked
+// only when enabled: a disabled section's defaults need not match a
+// dataset. vocabulary is data.allowed.expression (empty: not known).
+func (c *InferConfig) Validate(vocabulary []string) error {
+	const prefix = "infer.expression"
+	e := &c.Expression
+	errs := []error{spec.Check(prefix, e)}
+	if !e.Enabled {
+		return errors.Join(errs...)
+	}
+	p, ok := tfjsmodel.Classifiers[e.Classifier]
+	if !ok {
+		errs = append(errs, fmt.Errorf("%s.classifier: %q is not a classifier preset (presets: %s)",
+			prefix, e.Classifier, strings.Join(slices.Sorted(maps.Keys(tfjsmodel.Classifiers)), ", ")))
+		return errors.Join(errs...)
+	}
+	// spec.Check above covered the threshold; Check repeats it under the
+	// same key, so only its own findings are added.
+	cfg := e.Config
+	cfg.Threshold = math.Min(math.Max(cfg.Threshold, 0), 1)
+	errs = append(errs, cfg.Check(prefix, p.Classes, vocabulary))
+	return errors.Join(errs...)
+}
+
+// inferDef reads infer.expression and data.root (the sample paths are
+// relative to it: the classifier sees the original files, not the pack).
+var inferDef = stageDef{
+	name:  stageInfer,
+	reads: func(c *Config) []any { return []any{&c.Infer.Expression, &c.Data.Root} },
+	build: func(v *Config, d []config.Decl, _ graphInfo) pipeline.Stage {
+		return inferStage{stageBase: stageBase{name: stageInfer, version: "1", decls: d, inputs: []string{stageIngest}},
+			cfg: v.Infer.Expression, root: v.Data.Root}
+	},
+}
+
+// inferStage fills unknown expressions with the classifier's.
+type inferStage struct {
+	stageBase
+	cfg  ExpressionInferConfig
+	root string
+}
+
+// inferReport is infer.json.
+type inferReport struct {
+	Attribute  string         `json:"attribute"`
+	Classifier string         `json:"classifier"`
+	Threshold  float64        `json:"threshold"`
+	Samples    int            `json:"samples"`
+	Labelled   int            `json:"labelled"`
+	Classified int            `json:"classified"`
+	Inferred   map[string]int `json:"inferred"`
+	// Unknown counts the classified images left unknown: below the
+	// threshold, or an output that was no probability distribution.
+	Unknown        int `json:"unknown"`
+	InvalidOutputs int `json:"invalid_outputs"`
+}
+
+func (s inferStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeline.Stats, error) {
+	samples, err := dataset.ReadSamples(inputPath(sc, stageIngest, samplesFile))
+	if err != nil {
+		return pipeline.Stats{}, err
+	}
+	rep, err := inferExpressions(ctx, samples, s.cfg, s.root, sc.Progress)
+	if err != nil {
+		return pipeline.Stats{}, err
+	}
+	fmt.Fprintf(sc.Log, "infer: %s\n", rep.summary())
+	if err := dataset.WriteSamples(outPath(sc, samplesFile), samples); err != nil {
+		return pipeline.Stats{}, err
+	}
+	if err := writeJSON(outPath(sc, "infer.json"), rep); err != nil {
+		return pipeline.Stats{}, err
+	}
+	return pipeline.Stats{RowsIn: int64(len(samples)), RowsOut: int64(len(samples))}, nil
+}
+
+// summary is the stage's log line.
+func (r *inferReport) summary() string {
+	var per []string
+	for _, k := range slices.Sorted(maps.Keys(r.Inferred)) {
+		per = append(per, fmt.Sprintf("%s %d", k, r.Inferred[k]))
+	}
+	n := 0
+	for _, v := range r.Inferred {
+		n += v
+	}
+	s := fmt.Sprintf("%s: %d of %d samples labelled; %d classified by %s, %d inferred (%s), %d stay unknown below threshold %g",
+		r.Attribute, r.Labelled, r.Samples, r.Classified, r.Classifier, n, strings.Join(per, ", "), r.Unknown-r.InvalidOutputs, r.Threshold)
+	if r.InvalidOutputs > 0 {
+		s += fmt.Sprintf(", %d unknown for outputs that were no probability distribution", r.InvalidOutputs)
+	}
+	return s
+}
+
+// inferChunk is how many images are decoded at once: bounds the memory
+// of the decoded tensor on a large dataset.
+const inferChunk = 512
+
+// inferExpressions classifies the original image (root/Path) of every
+// sample without an expression and sets its expression where the mapped
+// confidence reaches the threshold; labelled samples are marked as such.
+// samples is changed in place.
+func inferExpressions(ctx context.Context, samples []dataset.Sample, cfg ExpressionInferConfig, root string,
+	newTracker func(label, unit string, total int) progress.Tracker) (*inferReport, error) {
+	rep := &inferReport{Attribute: dataset.AttrExpression, Classifier: cfg.Classifier, Threshold: cfg.Threshold,
+		Samples: len(samples), Inferred: map[string]int{}}
+	var todo []int
+	for i := range samples {
+		samples[i].ExpressionConfidence = math.NaN()
+		if samples[i].Expression != "" {
+			samples[i].ExpressionSource = dataset.ExpressionLabel
+			rep.Labelled++
+			continue
+		}
+		samples[i].ExpressionSource = ""
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return rep, nil
+	}
+	c, err := tfjsmodel.OpenClassifier(cfg.Classifier, tfjsmodel.Options{BatchSize: cfg.BatchSize,
+		IntraOpThreads: cfg.Threads.IntraOp, InterOpThreads: cfg.Threads.InterOp})
+	if err != nil {
+		return nil, fmt.Errorf("infer.expression.classifier: %w", err)
+	}
+	defer c.Close()
+	p := c.Preset()
+	tr := progress.Discard
+	if newTracker != nil {
+		tr = newTracker("infer", "img", len(todo))
+	}
+	defer tr.Finish()
+	for start := 0; start < len(todo); start += inferChunk {
+		idx := todo[start:min(start+inferChunk, len(todo))]
+		paths := make([]string, len(idx))
+		for j, i := range idx {
+			paths[j] = samplePath(root, samples[i].Path)
+		}
+		x, errs, err := preprocess.LoadFiles(ctx, p.Preprocess, paths, 0)
+		if err != nil {
+			return nil, fmt.Errorf("infer: %w", err)
+		}
+		for j, e := range errs {
+			// Ingest read this file: failing now means the dataset
+			// changed under the run; an image is never silently skipped.
+			if e != nil {
+				return nil, fmt.Errorf("infer: sample %s (%s): %w", samples[idx[j]].ID, paths[j], e)
+			}
+		}
+		classes, err := c.Classify(ctx, x, nil)
+		if err != nil {
+			return nil, fmt.Errorf("infer: classifier %s: %w", cfg.Classifier, err)
+		}
+		if len(classes) != len(idx) {
+			return nil, fmt.Errorf("infer: classifier %s gave %d rows for %d images", cfg.Classifier, len(classes), len(idx))
+		}
+		for j, cl := range classes {
+			s := &samples[idx[j]]
+			rep.Classified++
+			if cl.Err != nil {
+				rep.Unknown++
+				rep.InvalidOutputs++
+				continue
+			}
+			r, err := cfg.Infer(p.Classes, cl.Probs)
+			if err != nil {
+				return nil, fmt.Errorf("infer: sample %s: %w", s.ID, err)
+			}
+			s.ExpressionConfidence = r.Confidence
+			if !r.Known {
+				rep.Unknown++
+				continue
+			}
+			s.Expression, s.ExpressionSource = r.Value, dataset.ExpressionInferred
+			rep.Inferred[r.Value]++
+		}
+		tr.Add(len(idx))
+	}
+	return rep, nil
+}
+
+// samplePath is a sample's original file: its path is relative to the
+// dataset root (absolute paths, inside the root, are kept).
+func samplePath(root, p string) string {
+	p = filepath.FromSlash(p)
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(root, p)
+}

@@ -1,0 +1,196 @@
+package stages
+
+import (
+	"errors"
+	"math"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"fairage/config"
+	"fairage/dataset"
+	"fairage/internal/testdata"
+	"fairage/tfjsmodel"
+)
+
+// Bad infer settings are config errors naming the key; a disabled
+// section's classifier and mapping are not checked.
+func TestInferConfigValidation(t *testing.T) {
+	on := "infer.expression.enabled=true"
+	cases := []struct {
+		sets []string
+		want string
+	}{
+		{[]string{on}, ""},
+		{[]string{"infer.expression.classifier=nope"}, ""}, // disabled: not checked
+		{[]string{on, "infer.expression.classifier=nope"}, `infer.expression.classifier: "nope" is not a classifier preset (presets: emotion)`},
+		{[]string{on, "infer.expression.threshold=1.5"}, "infer.expression.threshold: 1.5 is outside [0, 1]"},
+		{[]string{"infer.expression.threshold=-0.1"}, "infer.expression.threshold: -0.1 is outside [0, 1]"},
+		{[]string{on, "infer.expression.mapping={joy: happy}"}, `infer.expression.mapping: "joy" is not a class of the classifier`},
+		{[]string{on, "infer.expression.other="}, "infer.expression.mapping: the classifier has 7 classes but the mapping covers 2"},
+		// data.allowed.expression is the vocabulary: values outside it are refused.
+		{[]string{on, "data.allowed={expression: [happy, neutral]}"}, `infer.expression.mapping: "other" is not an allowed value (allowed: happy, neutral)`},
+		{[]string{on, "data.allowed={expression: [happy, neutral, other]}", "infer.expression.mapping={happy: happy, sad: sad}"}, `"sad" is not an allowed value`},
+		{[]string{on, "infer.expression.batch_size=0"}, "infer.expression.batch_size: 0 is outside [1, 4096]"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.sets, " "), func(t *testing.T) {
+			_, err := loadWith(t, tc.sets...)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				return
+			}
+			var cerr *config.Error
+			if !errors.As(err, &cerr) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want a config error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The infer stage is in the graph only when enabled, and split then
+// reads its samples; disabled, the graph is as before.
+func TestInferStageInTheGraphOnlyWhenEnabled(t *testing.T) {
+	for _, tc := range []struct {
+		sets      []string
+		want      string
+		splitFrom string
+	}{
+		{nil, "ingest split balance augment train evaluate analyze report", stageIngest},
+		{[]string{"infer.expression.enabled=true"}, "ingest infer split balance augment train evaluate analyze report", stageInfer},
+		{append(auditSets(t), "infer.expression.enabled=true"), "load analyze report", ""},
+	} {
+		cfg, err := loadWith(t, tc.sets...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := Graph(cfg.Config)
+		if got := strings.Join(g.Names(), " "); got != tc.want {
+			t.Errorf("%v: graph %s, want %s", tc.sets, got, tc.want)
+		}
+		for _, st := range g.Stages() {
+			if s, ok := st.(splitStage); ok && s.from != tc.splitFrom {
+				t.Errorf("%v: split reads %s, want %s", tc.sets, s.from, tc.splitFrom)
+			}
+			if s, ok := st.(analyzeStage); ok && (s.inferred[dataset.AttrExpression] != "") != (tc.splitFrom == stageInfer) {
+				t.Errorf("%v: analyze marks inferred %v", tc.sets, s.inferred)
+			}
+		}
+	}
+}
+
+// The emotion classifier on real UTKFace crops: labelled rows keep their
+// label (source label), the others are inferred exactly when the mapped
+// confidence reaches the threshold and stay unknown below it, and the
+// samples table carries the source and confidence through a write.
+func TestInferExpressionsOnUTKFace(t *testing.T) {
+	rows := testdata.UTKFaceRows(t)
+	p := tfjsmodel.Classifiers["emotion"]
+	if _, err := (tfjsmodel.Preset{Name: p.Name, File: p.File, SHA256: p.SHA256}).Path(); err != nil {
+		t.Skipf("emotion classifier not installed (make setup-models): %v", err)
+	}
+	root := filepath.Dir(filepath.Dir(rows[0].Path))
+	const n = 24
+	fresh := func() []dataset.Sample {
+		s := make([]dataset.Sample, n)
+		for i := range s {
+			r := rows[i*97%len(rows)]
+			s[i] = dataset.Sample{ID: r.File, Path: "images/" + r.File, Age: r.Age, Gender: r.Gender, Ethnicity: r.Ethnicity}
+			if i%4 == 0 {
+				s[i].Expression = "neutral" // a label the classifier must not touch
+			}
+		}
+		return s
+	}
+	cfg := DefaultInferConfig().Expression
+	cfg.Enabled, cfg.BatchSize, cfg.Threads.IntraOp, cfg.Threads.InterOp = true, 8, 1, 1
+	cfg.Threshold = 0
+	all := fresh()
+	rep, err := inferExpressions(t.Context(), all, cfg, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var confs []float64
+	for i, s := range all {
+		if i%4 == 0 {
+			continue
+		}
+		if s.ExpressionSource != dataset.ExpressionInferred || !slices.Contains([]string{"happy", "neutral", "other"}, s.Expression) {
+			t.Fatalf("threshold 0: sample %s: %q from %q", s.ID, s.Expression, s.ExpressionSource)
+		}
+		confs = append(confs, s.ExpressionConfidence)
+	}
+	if rep.Labelled != n/4 || rep.Classified != n-n/4 || rep.Unknown != 0 {
+		t.Fatalf("threshold 0: %+v", rep)
+	}
+	sort.Float64s(confs)
+	// At the median confidence about half stay unknown.
+	cfg.Threshold = confs[len(confs)/2]
+	got := fresh()
+	rep, err = inferExpressions(t.Context(), got, cfg, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s", rep.summary())
+	unknown := 0
+	for i, s := range got {
+		if i%4 == 0 {
+			if s.Expression != "neutral" || s.ExpressionSource != dataset.ExpressionLabel || !math.IsNaN(s.ExpressionConfidence) {
+				t.Errorf("labelled sample %s: %q from %q, confidence %v", s.ID, s.Expression, s.ExpressionSource, s.ExpressionConfidence)
+			}
+			continue
+		}
+		if math.Abs(s.ExpressionConfidence-all[i].ExpressionConfidence) > 1e-9 {
+			t.Errorf("sample %s: confidence %v, then %v", s.ID, all[i].ExpressionConfidence, s.ExpressionConfidence)
+		}
+		switch {
+		case s.ExpressionConfidence >= cfg.Threshold:
+			if s.ExpressionSource != dataset.ExpressionInferred || s.Expression != all[i].Expression {
+				t.Errorf("sample %s above the threshold: %q from %q", s.ID, s.Expression, s.ExpressionSource)
+			}
+		default:
+			unknown++
+			if s.Expression != "" || s.ExpressionSource != "" {
+				t.Errorf("sample %s below the threshold: %q from %q", s.ID, s.Expression, s.ExpressionSource)
+			}
+		}
+	}
+	if unknown == 0 || unknown != rep.Unknown {
+		t.Errorf("%d stay unknown, report says %d", unknown, rep.Unknown)
+	}
+	path := filepath.Join(t.TempDir(), samplesFile)
+	if err := dataset.WriteSamples(path, got); err != nil {
+		t.Fatal(err)
+	}
+	back, err := dataset.ReadSamples(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range back {
+		b, g := back[i], got[i]
+		if b.ExpressionSource != g.ExpressionSource || b.Expression != g.Expression ||
+			(b.ExpressionConfidence != g.ExpressionConfidence && !(math.IsNaN(b.ExpressionConfidence) && math.IsNaN(g.ExpressionConfidence))) {
+			t.Errorf("row %d: wrote %+v, read %+v", i, g, b)
+		}
+	}
+}
+
+// A missing image is an error naming the sample and file, never a
+// silently unknown row.
+func TestInferExpressionsMissingFile(t *testing.T) {
+	p := tfjsmodel.Classifiers["emotion"]
+	if _, err := (tfjsmodel.Preset{Name: p.Name, File: p.File, SHA256: p.SHA256}).Path(); err != nil {
+		t.Skipf("emotion classifier not installed (make setup-models): %v", err)
+	}
+	cfg := DefaultInferConfig().Expression
+	cfg.Threads.IntraOp, cfg.Threads.InterOp = 1, 1
+	s := []dataset.Sample{{ID: "a", Path: "images/missing.jpg"}}
+	_, err := inferExpressions(t.Context(), s, cfg, t.TempDir(), nil)
+	if err == nil || !strings.Contains(err.Error(), "sample a") || !strings.Contains(err.Error(), "missing.jpg") {
+		t.Fatalf("got %v", err)
+	}
+}
