@@ -16,12 +16,12 @@ import (
 // analyzeDef reads the analysis section, the seed its resampling derives
 // from, and the run name its notebook copies carry in their run column.
 var analyzeDef = stageDef{
-	name:  stageAnalyze,
+	name: stageAnalyze,
 	// With the infer stage, also infer.expression: the results say the
 	// expression groups are inferred (and which classifier made them).
 	reads: func(c *Config) []any {
 		reads := []any{&c.Analysis, &c.Run.Seed, &c.Run.Name}
-		if c.Infer.Expression.Enabled && !c.Audit.Enabled() {
+		if c.Infer.Expression.Enabled {
 			reads = append(reads, &c.Infer.Expression)
 		}
 		return reads
