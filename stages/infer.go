@@ -28,7 +28,7 @@ const stageInfer = "infer"
 // InferConfig is the infer section: which attributes a classifier fills
 // where the dataset leaves them unknown.
 type InferConfig struct {
-	Expression ExpressionInferConfig `yaml:"expression" doc:"Inferred expression: for samples without an expression label, a TF.js classifier preset predicts one, mapped onto the dataset's vocabulary; labelled samples keep their label."`
+	Expression ExpressionInferConfig `yaml:"expression" doc:"Inferred expression (samples with a label keep it)."`
 }
 
 // ExpressionInferConfig is infer.expression: the classifier, its class
