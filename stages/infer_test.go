@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"fairage/analysis"
 	"fairage/config"
 	"fairage/dataset"
 	"fairage/internal/testdata"
@@ -192,5 +193,25 @@ func TestInferExpressionsMissingFile(t *testing.T) {
 	_, err := inferExpressions(t.Context(), s, cfg, t.TempDir(), nil)
 	if err == nil || !strings.Contains(err.Error(), "sample a") || !strings.Contains(err.Error(), "missing.jpg") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// markInferred notes an inferred attribute on its own result and on each
+// intersection it is a member of, and nothing else.
+func TestMarkInferred(t *testing.T) {
+	res := &analysis.Result{Attributes: []analysis.AttributeResult{
+		{Name: "gender", Key: "gender", Members: []string{"gender"}},
+		{Name: "expression", Key: "expression", Members: []string{"expression"}},
+		{Name: "gender_x_expression", Key: "gender_x_expression", Members: []string{"gender", "expression"}},
+	}}
+	markInferred(res, map[string]string{"expression": "inferred by emotion, threshold 0.5"})
+	want := []string{"", "inferred by emotion, threshold 0.5", "expression inferred by emotion, threshold 0.5"}
+	for i, a := range res.Attributes {
+		if a.Inferred != want[i] {
+			t.Errorf("%s: %q, want %q", a.Name, a.Inferred, want[i])
+		}
+	}
+	if h := headline(res); !strings.Contains(h, "expression (inferred by emotion, threshold 0.5) bias") {
+		t.Errorf("headline %q", h)
 	}
 }
