@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"fairage/analysis"
 )
 
 // An inferred attribute says so in the headings of its sections (and its
@@ -38,5 +40,28 @@ func TestInferredAttributeHeadings(t *testing.T) {
 	}
 	if strings.Contains(md.String(), "### gender \\(inferred") {
 		t.Error("gender is marked inferred")
+	}
+}
+
+// A comparison marks an attribute that runs inferred: plainly when all
+// that analysed it did so alike, else naming the runs.
+func TestComparedInferred(t *testing.T) {
+	runs := []ComparedRun{{Name: "a"}, {Name: "b"}}
+	note := "inferred by emotion, threshold 0.5"
+	cases := []struct {
+		per  []*analysis.AttributeResult
+		want string
+	}{
+		{[]*analysis.AttributeResult{{}, {}}, ""},
+		{[]*analysis.AttributeResult{{Inferred: note}, {Inferred: note}}, " (" + note + ")"},
+		{[]*analysis.AttributeResult{{Inferred: note}, nil}, " (" + note + ")"},
+		{[]*analysis.AttributeResult{{}, {Inferred: note}}, " (b: " + note + ")"},
+		{[]*analysis.AttributeResult{{Inferred: note}, {Inferred: "inferred by emotion, threshold 0.7"}},
+			" (a: " + note + "; b: inferred by emotion, threshold 0.7)"},
+	}
+	for i, tc := range cases {
+		if got := comparedInferred(runs, tc.per); got != tc.want {
+			t.Errorf("case %d: %q, want %q", i, got, tc.want)
+		}
 	}
 }
