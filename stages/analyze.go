@@ -30,7 +30,9 @@ var analyzeDef = stageDef{
 		st := analyzeStage{stageBase: stageBase{name: stageAnalyze, version: "5", decls: d, inputs: []string{g.predictionsStage()}},
 			opts: analysisOptions(v), run: v.Run.Name, from: g.predictionsStage()}
 		if g.infer {
-			st.inferred = map[string]string{dataset.AttrExpression: v.Infer.Expression.Note()}
+			// infer.json says whether any value was inferred at all.
+			st.inputs = append(st.inputs, stageInfer)
+			st.inferNote = v.Infer.Expression.Note()
 		}
 		return st
 	},
@@ -51,8 +53,9 @@ type analyzeStage struct {
 	opts analysis.Options
 	run  string // run.name, for the notebook copies' run column
 	from string // the stage whose predictions are analysed
-	// inferred notes, per attribute, how its values were inferred.
-	inferred map[string]string
+	// inferNote is how expression was inferred ("inferred by emotion,
+	// threshold 0.5") when the infer stage ran; "" otherwise.
+	inferNote string
 }
 
 // markInferred notes on each attribute result (plain or intersection)
@@ -82,7 +85,15 @@ func (s analyzeStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipel
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
-	markInferred(res, s.inferred)
+	if s.inferNote != "" {
+		note, err := inferredNote(inputPath(sc, stageInfer, inferFile), s.inferNote)
+		if err != nil {
+			return pipeline.Stats{}, err
+		}
+		if note != "" {
+			markInferred(res, map[string]string{dataset.AttrExpression: note})
+		}
+	}
 	if err := analysis.WriteMetrics(outPath(sc, metricsFile), res); err != nil {
 		return pipeline.Stats{}, err
 	}

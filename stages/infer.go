@@ -2,10 +2,12 @@ package stages
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -101,6 +103,35 @@ type inferStage struct {
 	root string
 }
 
+// inferFile is the infer stage's counts (inferReport).
+const inferFile = "infer.json"
+
+// inferredNote is the mark of an inferred attribute from the infer
+// stage's counts: note ("inferred by emotion, threshold 0.5") when every
+// known value was inferred, "partly …" with the counts when some were
+// labelled, "" when none was inferred (the values are all labels).
+func inferredNote(path, note string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var rep inferReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	n := 0
+	for _, v := range rep.Inferred {
+		n += v
+	}
+	switch {
+	case n == 0:
+		return "", nil
+	case rep.Labelled > 0:
+		return fmt.Sprintf("partly %s: %d of %d known values", note, n, n+rep.Labelled), nil
+	}
+	return note, nil
+}
+
 // inferReport is infer.json.
 type inferReport struct {
 	Attribute  string         `json:"attribute"`
@@ -129,7 +160,7 @@ func (s inferStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipelin
 	if err := dataset.WriteSamples(outPath(sc, samplesFile), samples); err != nil {
 		return pipeline.Stats{}, err
 	}
-	if err := writeJSON(outPath(sc, "infer.json"), rep); err != nil {
+	if err := writeJSON(outPath(sc, inferFile), rep); err != nil {
 		return pipeline.Stats{}, err
 	}
 	return pipeline.Stats{RowsIn: int64(len(samples)), RowsOut: int64(len(samples))}, nil

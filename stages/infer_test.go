@@ -77,8 +77,8 @@ func TestInferStageInTheGraphOnlyWhenEnabled(t *testing.T) {
 			if s, ok := st.(splitStage); ok && s.from != tc.splitFrom {
 				t.Errorf("%v: split reads %s, want %s", tc.sets, s.from, tc.splitFrom)
 			}
-			if s, ok := st.(analyzeStage); ok && (s.inferred[dataset.AttrExpression] != "") != (tc.splitFrom == stageInfer) {
-				t.Errorf("%v: analyze marks inferred %v", tc.sets, s.inferred)
+			if s, ok := st.(analyzeStage); ok && (s.inferNote != "") != (tc.splitFrom == stageInfer) {
+				t.Errorf("%v: analyze marks inferred %q", tc.sets, s.inferNote)
 			}
 		}
 	}
@@ -213,5 +213,29 @@ func TestMarkInferred(t *testing.T) {
 	}
 	if h := headline(res); !strings.Contains(h, "expression (inferred by emotion, threshold 0.5) bias") {
 		t.Errorf("headline %q", h)
+	}
+}
+
+// The mark says what the infer stage did: nothing when it inferred no
+// value, "partly" with counts when labels and inferred values mix.
+func TestInferredNote(t *testing.T) {
+	note := "inferred by emotion, threshold 0.5"
+	cases := []struct {
+		rep  inferReport
+		want string
+	}{
+		{inferReport{Labelled: 10}, ""},
+		{inferReport{Inferred: map[string]int{"happy": 3, "other": 1}, Unknown: 2}, note},
+		{inferReport{Labelled: 6, Inferred: map[string]int{"happy": 4}}, "partly " + note + ": 4 of 10 known values"},
+	}
+	for i, tc := range cases {
+		p := filepath.Join(t.TempDir(), inferFile)
+		if err := writeJSON(p, tc.rep); err != nil {
+			t.Fatal(err)
+		}
+		got, err := inferredNote(p, note)
+		if err != nil || got != tc.want {
+			t.Errorf("case %d: %q, %v; want %q", i, got, err, tc.want)
+		}
 	}
 }
