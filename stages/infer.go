@@ -85,22 +85,32 @@ func (c *InferConfig) Validate(vocabulary []string) error {
 	return errors.Join(errs...)
 }
 
-// inferDef reads infer.expression and data.root (the sample paths are
-// relative to it: the classifier sees the original files, not the pack).
+// inferDef reads infer.expression and what ingest reads to open the
+// dataset: the sample paths are relative to the source's image root
+// (data.root, or e.g. the csv adapter's metadata folder), and the
+// classifier sees the original files, not the pack.
 var inferDef = stageDef{
-	name:  stageInfer,
-	reads: func(c *Config) []any { return []any{&c.Infer.Expression, &c.Data.Root} },
+	name: stageInfer,
+	reads: func(c *Config) []any {
+		reads := []any{&c.Infer.Expression, &c.Data.Adapter, &c.Data.Root, &c.Data.Ingest}
+		if sel, err := c.Data.Selected(); err == nil {
+			reads = append(reads, sel)
+		}
+		return reads
+	},
 	build: func(v *Config, d []config.Decl, _ graphInfo) pipeline.Stage {
+		sel, _ := v.Data.Selected() // validated at load
 		return inferStage{stageBase: stageBase{name: stageInfer, version: "1", decls: d, inputs: []string{stageIngest}},
-			cfg: v.Infer.Expression, root: v.Data.Root}
+			cfg: v.Infer.Expression, env: v.Data.Env(), source: sel}
 	},
 }
 
 // inferStage fills unknown expressions with the classifier's.
 type inferStage struct {
 	stageBase
-	cfg  ExpressionInferConfig
-	root string
+	cfg    ExpressionInferConfig
+	env    dataset.OpenEnv
+	source dataset.AdapterConfig
 }
 
 // inferFile is the infer stage's counts (inferReport).
@@ -152,7 +162,15 @@ func (s inferStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipelin
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
-	rep, err := inferExpressions(ctx, samples, s.cfg, s.root, sc.Progress)
+	root := s.env.Root
+	if slices.ContainsFunc(samples, func(x dataset.Sample) bool { return x.Expression == "" }) {
+		src, err := s.source.Open(ctx, s.env)
+		if err != nil {
+			return pipeline.Stats{}, fmt.Errorf("infer: %w", err)
+		}
+		root = src.Root()
+	}
+	rep, err := inferExpressions(ctx, samples, s.cfg, root, sc.Progress)
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
