@@ -155,6 +155,27 @@ type inferReport struct {
 	// threshold, or an output that was no probability distribution.
 	Unknown        int `json:"unknown"`
 	InvalidOutputs int `json:"invalid_outputs"`
+	// By counts, per attribute (gender, ethnicity) and value, the
+	// classified images' outcome: each inferred value, or "unknown", so
+	// the labeller's own skew across groups is visible.
+	By map[string]map[string]map[string]int `json:"by"`
+}
+
+// count adds one classified image's outcome to By.
+func (r *inferReport) count(s *dataset.Sample, outcome string) {
+	for _, attr := range []string{dataset.AttrGender, dataset.AttrEthnicity} {
+		v := s.Attr(attr)
+		if v == "" {
+			v = "unknown"
+		}
+		if r.By[attr] == nil {
+			r.By[attr] = map[string]map[string]int{}
+		}
+		if r.By[attr][v] == nil {
+			r.By[attr][v] = map[string]int{}
+		}
+		r.By[attr][v][outcome]++
+	}
 }
 
 func (s inferStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeline.Stats, error) {
@@ -213,7 +234,7 @@ const inferChunk = 512
 func inferExpressions(ctx context.Context, samples []dataset.Sample, cfg ExpressionInferConfig, root string,
 	newTracker func(label, unit string, total int) progress.Tracker) (*inferReport, error) {
 	rep := &inferReport{Attribute: dataset.AttrExpression, Classifier: cfg.Classifier, Threshold: cfg.Threshold,
-		Samples: len(samples), Inferred: map[string]int{}}
+		Samples: len(samples), Inferred: map[string]int{}, By: map[string]map[string]map[string]int{}}
 	var todo []int
 	for i := range samples {
 		samples[i].ExpressionConfidence = math.NaN()
@@ -270,6 +291,7 @@ func inferExpressions(ctx context.Context, samples []dataset.Sample, cfg Express
 			if cl.Err != nil {
 				rep.Unknown++
 				rep.InvalidOutputs++
+				rep.count(s, "unknown")
 				continue
 			}
 			r, err := cfg.Infer(p.Classes, cl.Probs)
@@ -279,10 +301,12 @@ func inferExpressions(ctx context.Context, samples []dataset.Sample, cfg Express
 			s.ExpressionConfidence = r.Confidence
 			if !r.Known {
 				rep.Unknown++
+				rep.count(s, "unknown")
 				continue
 			}
 			s.Expression, s.ExpressionSource = r.Value, dataset.ExpressionInferred
 			rep.Inferred[r.Value]++
+			rep.count(s, r.Value)
 		}
 		tr.Add(len(idx))
 	}

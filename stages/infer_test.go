@@ -163,6 +163,15 @@ func TestInferExpressionsOnUTKFace(t *testing.T) {
 	if unknown == 0 || unknown != rep.Unknown {
 		t.Errorf("%d stay unknown, report says %d", unknown, rep.Unknown)
 	}
+	byGender := 0
+	for _, outcomes := range rep.By[dataset.AttrGender] {
+		for _, n := range outcomes {
+			byGender += n
+		}
+	}
+	if byGender != rep.Classified || rep.By[dataset.AttrGender][got[1].Gender]["unknown"]+rep.By[dataset.AttrGender][got[1].Gender][got[1].Expression] == 0 {
+		t.Errorf("counts by gender %v for %d classified", rep.By[dataset.AttrGender], rep.Classified)
+	}
 	path := filepath.Join(t.TempDir(), samplesFile)
 	if err := dataset.WriteSamples(path, got); err != nil {
 		t.Fatal(err)
