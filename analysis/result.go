@@ -94,6 +94,12 @@ type AttributeResult struct {
 	Available bool `json:"available"`
 	// Note says why the attribute or its scores are unavailable.
 	Note string `json:"note,omitempty"`
+	// Inferred is set when the attribute's values (or a member's, for an
+	// intersection) were predicted by a classifier rather than labelled,
+	// saying by which and how ("inferred by emotion, threshold 0.5"):
+	// reports show it in the attribute's heading, so nobody takes the
+	// groups for ground truth.
+	Inferred string `json:"inferred,omitempty"`
 	// Unknown counts rows whose value is unknown (any member unknown for an
 	// intersection), including Unlisted ones. They are in no group.
 	Unknown int `json:"unknown"`

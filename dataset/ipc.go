@@ -15,10 +15,13 @@ func WriteIPC(path string, rec arrow.Record) error { return arrowtab.WriteIPC(pa
 func ReadIPC(path string) (arrow.Record, error) { return arrowtab.ReadIPC(path) }
 
 // WriteSamples writes the samples table to path.
-func WriteSamples(path string, rows []Sample) error { return samplesTable.WriteFile(path, rows) }
+// The infer stage's columns (expression_source, expression_confidence) are
+// written only when some row has them.
+func WriteSamples(path string, rows []Sample) error { return samplesFor(rows).WriteFile(path, rows) }
 
-// ReadSamples reads the samples table at path.
-func ReadSamples(path string) ([]Sample, error) { return samplesTable.ReadFile(path) }
+// ReadSamples reads the samples table at path, with or without the infer
+// stage's columns.
+func ReadSamples(path string) ([]Sample, error) { return samplesInferredTable.ReadFile(path) }
 
 // WritePredictions writes the predictions table to path.
 func WritePredictions(path string, rows []Prediction) error {

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"math"
 	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -49,7 +50,24 @@ type Sample struct {
 	// split keeps a subject's images on one side, and the analysis compares
 	// them within the subject. Empty when unknown.
 	Subject string
+	// ExpressionSource says where Expression came from once the infer
+	// stage has looked at it: ExpressionLabel (the dataset's own label) or
+	// ExpressionInferred (a classifier's prediction); "" when the
+	// expression is unknown or no infer stage ran.
+	ExpressionSource string
+	// ExpressionConfidence is the classifier's confidence in its value
+	// for an image the infer stage classified (also when it stayed
+	// unknown below the threshold); otherwise NaN (null in the table), or
+	// 0 where the table lacks the column (no infer stage ran). A real
+	// confidence is never 0: the winning value has at least 1/classes.
+	ExpressionConfidence float64
 }
+
+// Values of Sample.ExpressionSource.
+const (
+	ExpressionLabel    = "label"
+	ExpressionInferred = "inferred"
+)
 
 // Attr returns the value of a groupable attribute by name ("" when unknown
 // or when name is not an attribute).
@@ -78,9 +96,9 @@ func IsAttribute(name string) bool {
 	return slices.Contains(Attributes, name)
 }
 
-// samplesTable declares the samples table (ARCHITECTURE.md §3) once: its
+// samplesBase declares the samples table (ARCHITECTURE.md §3) once: its
 // schema, writer and reader.
-var samplesTable = arrowtab.New("samples",
+var samplesBase = []arrowtab.Column[Sample]{
 	arrowtab.String("id", false, func(s *Sample) *string { return &s.ID }),
 	arrowtab.Dict("split", false, func(s *Sample) *string { return &s.Split }),
 	arrowtab.String("path", false, func(s *Sample) *string { return &s.Path }),
@@ -95,9 +113,33 @@ var samplesTable = arrowtab.New("samples",
 	arrowtab.String("sha256", false, func(s *Sample) *string { return &s.SHA256 }),
 	arrowtab.String("near_dup_group", true, func(s *Sample) *string { return &s.NearDupGroup }),
 	arrowtab.String("subject", true, func(s *Sample) *string { return &s.Subject }).Optional(),
+}
+
+// inferredColumns are written only by the infer stage (samplesFor): a
+// run without it writes the samples table as before, bit for bit.
+var inferredColumns = []arrowtab.Column[Sample]{
+	arrowtab.Dict("expression_source", true, func(s *Sample) *string { return &s.ExpressionSource }).Optional(),
+	arrowtab.NullFloat64("expression_confidence", true, func(s *Sample) *float64 { return &s.ExpressionConfidence }).Optional(),
+}
+
+var (
+	samplesTable         = arrowtab.New("samples", samplesBase...)
+	samplesInferredTable = arrowtab.New("samples", append(slices.Clip(samplesBase), inferredColumns...)...)
 )
 
-// SamplesSchema is the Arrow schema of the samples table.
+// samplesFor is the table rows are written with: with the inferred
+// columns when any row was looked at by the infer stage.
+func samplesFor(rows []Sample) *arrowtab.Table[Sample] {
+	for i := range rows {
+		if rows[i].ExpressionSource != "" || (rows[i].ExpressionConfidence != 0 && !math.IsNaN(rows[i].ExpressionConfidence)) {
+			return samplesInferredTable
+		}
+	}
+	return samplesTable
+}
+
+// SamplesSchema is the Arrow schema of the samples table (without the
+// infer stage's columns).
 var SamplesSchema = samplesTable.Schema()
 
 // Rejection is one row of the rejected table: an input row or file that was
@@ -189,10 +231,11 @@ var PredictionsSchema = predictionsTable.Schema()
 // panic on bad buffers).
 
 // SamplesToRecord builds a samples record; the caller releases it.
-func SamplesToRecord(rows []Sample) arrow.Record { return samplesTable.Record(rows) }
+func SamplesToRecord(rows []Sample) arrow.Record { return samplesFor(rows).Record(rows) }
 
-// SamplesFromRecord decodes a samples record.
-func SamplesFromRecord(rec arrow.Record) ([]Sample, error) { return samplesTable.Decode(rec) }
+// SamplesFromRecord decodes a samples record, with or without the infer
+// stage's columns.
+func SamplesFromRecord(rec arrow.Record) ([]Sample, error) { return samplesInferredTable.Decode(rec) }
 
 // RejectionsToRecord builds a rejected record; the caller releases it.
 func RejectionsToRecord(rows []Rejection) arrow.Record { return rejectedTable.Record(rows) }

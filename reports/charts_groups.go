@@ -44,7 +44,7 @@ func maeChart(a *analysis.AttributeResult, overall analysis.Estimate) (chart, er
 		names = append(names, display(g.Name))
 		vals = append(vals, g.MAE.Value)
 	}
-	title := fmt.Sprintf("MAE by %s (bias %s)", display(a.Name), formatter{3}.est(a.Bias))
+	title := fmt.Sprintf("MAE by %s (bias %s)", inferredName(a), formatter{3}.est(a.Bias))
 	xLabel := display(a.Name)
 	if finite(overall.Value) {
 		xLabel += fmt.Sprintf("    (dashed line: overall MAE %.2f)", overall.Value)

@@ -101,8 +101,37 @@ func buildGroups(runs []ComparedRun, f formatter) groupsView {
 	return v
 }
 
+// comparedInferred is the heading's mark of an attribute some runs
+// inferred: " (inferred by emotion, threshold 0.5)" when every run that
+// analysed it did so alike, else which runs inferred it how; "" when none.
+func comparedInferred(runs []ComparedRun, per []*analysis.AttributeResult) string {
+	var notes []string
+	first, all, same := "", true, true
+	for i, a := range per {
+		if a == nil {
+			continue
+		}
+		if a.Inferred == "" {
+			all = false
+			continue
+		}
+		if first == "" {
+			first = a.Inferred
+		}
+		same = same && a.Inferred == first
+		notes = append(notes, runs[i].Name+": "+a.Inferred)
+	}
+	switch {
+	case len(notes) == 0:
+		return ""
+	case all && same:
+		return " (" + first + ")"
+	}
+	return " (" + strings.Join(notes, "; ") + ")"
+}
+
 func groupTable(runs []ComparedRun, name, key string, per []*analysis.AttributeResult, f formatter) groupTableView {
-	t := groupTableView{Name: display(name), Anchor: "cmp-attr-" + safeID(key)}
+	t := groupTableView{Name: display(name) + comparedInferred(runs, per), Anchor: "cmp-attr-" + safeID(key)}
 	row := map[string]int{}
 	var groups []string
 	for _, a := range per {

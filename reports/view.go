@@ -153,12 +153,15 @@ func buildSummary(r *analysis.Result, notes []string, f formatter) summaryView {
 			if !ok {
 				v.Value, v.Note = "–", "not analysed"
 			}
+			if a := attributeByKey(r, strings.TrimSuffix(k.key, "_bias")); a != nil && a.Inferred != "" {
+				v.Name += " (" + a.Inferred + ")"
+			}
 			s.Biases = append(s.Biases, v)
 		}
 	} else {
 		for i := range r.Attributes {
 			if a := &r.Attributes[i]; len(a.Members) == 1 {
-				s.Biases = append(s.Biases, scoreView{Name: display(a.Name) + " bias", Value: f.est(a.Bias), Note: a.Note})
+				s.Biases = append(s.Biases, scoreView{Name: inferredName(a) + " bias", Value: f.est(a.Bias), Note: a.Note})
 			}
 		}
 	}
@@ -201,9 +204,30 @@ func buildStudyRow(run string, m ModelInfo, r *analysis.Result, f formatter) stu
 	}
 }
 
+// inferredName is an attribute's display name, with how it was inferred
+// when it was: its groups are then a classifier's predictions, not ground
+// truth, and every heading says so.
+func inferredName(a *analysis.AttributeResult) string {
+	if a.Inferred == "" {
+		return display(a.Name)
+	}
+	return display(a.Name) + " (" + a.Inferred + ")"
+}
+
+// attributeByKey is the result of the attribute with that key, nil when
+// it was not analysed.
+func attributeByKey(r *analysis.Result, key string) *analysis.AttributeResult {
+	for i := range r.Attributes {
+		if r.Attributes[i].Key == key {
+			return &r.Attributes[i]
+		}
+	}
+	return nil
+}
+
 func buildAttr(a *analysis.AttributeResult, f formatter) attrView {
 	v := attrView{
-		Name: display(a.Name), Anchor: "attr-" + safeID(a.Key), Available: a.Available, Note: a.Note,
+		Name: inferredName(a), Anchor: "attr-" + safeID(a.Key), Available: a.Available, Note: a.Note,
 		Unknown: a.Unknown, Bias: f.est(a.Bias), Gap: f.est(a.Gap), Ratio: f.est(a.Ratio),
 	}
 	if len(a.Unlisted) > 0 {

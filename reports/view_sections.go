@@ -31,7 +31,7 @@ func buildHeadline(r *analysis.Result, f formatter) headlineView {
 		if len(a.Members) != 1 {
 			continue // intersections have their own heatmap and tables
 		}
-		it := headlineItem{Attribute: display(a.Name)}
+		it := headlineItem{Attribute: inferredName(a)}
 		switch {
 		case !a.Available || a.ScoredGroups < 2 || a.Worst == "":
 			it.Text = "bias undefined: " + strings.TrimPrefix(a.Note, a.Name+" ")
@@ -132,7 +132,7 @@ func buildAdjusted(r *analysis.Result, f formatter) adjustedView {
 		if adj == nil {
 			continue
 		}
-		row := adjustedRow{Attribute: display(a.Name), RawBias: f.est(a.Bias), AdjBias: f.est(adj.Bias),
+		row := adjustedRow{Attribute: inferredName(a), RawBias: f.est(a.Bias), AdjBias: f.est(adj.Bias),
 			Share: f.share(adj.AgeMixShareBias), RawGap: f.est(a.Diff), AdjGap: f.est(adj.Diff), RawP: "–", AdjP: "–"}
 		if a.Test != nil {
 			row.RawP, row.RawSig = f.p(a.Test.PHolm), a.Test.Significant
@@ -147,7 +147,7 @@ func buildAdjusted(r *analysis.Result, f formatter) adjustedView {
 		if !adj.Available || len(adj.Groups) == 0 {
 			continue
 		}
-		d := adjustedAttr{Name: display(a.Name), Anchor: "adj-" + safeID(a.Key), Bins: adj.Bins, Note: adj.Note}
+		d := adjustedAttr{Name: inferredName(a), Anchor: "adj-" + safeID(a.Key), Bins: adj.Bins, Note: adj.Note}
 		for _, g := range adj.Groups {
 			gv := adjustedGroupView{Name: display(g.Name), N: fmt.Sprint(g.N), Raw: f.est(groupOf(a, g.Name).MAE), Adjusted: f.est(g.MAE)}
 			for _, c := range g.Cells {

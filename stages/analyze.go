@@ -16,11 +16,25 @@ import (
 // analyzeDef reads the analysis section, the seed its resampling derives
 // from, and the run name its notebook copies carry in their run column.
 var analyzeDef = stageDef{
-	name:  stageAnalyze,
-	reads: func(c *Config) []any { return []any{&c.Analysis, &c.Run.Seed, &c.Run.Name} },
+	name: stageAnalyze,
+	// With the infer stage, also infer.expression: the results say the
+	// expression groups are inferred (and which classifier made them).
+	reads: func(c *Config) []any {
+		reads := []any{&c.Analysis, &c.Run.Seed, &c.Run.Name}
+		if c.Infer.Expression.Enabled {
+			reads = append(reads, &c.Infer.Expression)
+		}
+		return reads
+	},
 	build: func(v *Config, d []config.Decl, g graphInfo) pipeline.Stage {
-		return analyzeStage{stageBase: stageBase{name: stageAnalyze, version: "5", decls: d, inputs: []string{g.predictionsStage()}},
+		st := analyzeStage{stageBase: stageBase{name: stageAnalyze, version: "5", decls: d, inputs: []string{g.predictionsStage()}},
 			opts: analysisOptions(v), run: v.Run.Name, from: g.predictionsStage()}
+		if g.infer {
+			// infer.json says whether any value was inferred at all.
+			st.inputs = append(st.inputs, stageInfer)
+			st.inferNote = v.Infer.Expression.Note()
+		}
+		return st
 	},
 }
 
@@ -39,6 +53,27 @@ type analyzeStage struct {
 	opts analysis.Options
 	run  string // run.name, for the notebook copies' run column
 	from string // the stage whose predictions are analysed
+	// inferNote is how expression was inferred ("inferred by emotion,
+	// threshold 0.5") when the infer stage ran; "" otherwise.
+	inferNote string
+}
+
+// markInferred notes on each attribute result (plain or intersection)
+// that has an inferred member how it was inferred.
+func markInferred(res *analysis.Result, inferred map[string]string) {
+	for i := range res.Attributes {
+		a := &res.Attributes[i]
+		var notes []string
+		for _, m := range a.Members {
+			if n, ok := inferred[m]; ok {
+				if len(a.Members) > 1 {
+					n = m + " " + n
+				}
+				notes = append(notes, n)
+			}
+		}
+		a.Inferred = strings.Join(notes, "; ")
+	}
 }
 
 func (s analyzeStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeline.Stats, error) {
@@ -49,6 +84,15 @@ func (s analyzeStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipel
 	res, err := analysis.AnalyzeTable(ctx, table, s.opts)
 	if err != nil {
 		return pipeline.Stats{}, err
+	}
+	if s.inferNote != "" {
+		note, err := inferredNote(inputPath(sc, stageInfer, inferFile), s.inferNote)
+		if err != nil {
+			return pipeline.Stats{}, err
+		}
+		if note != "" {
+			markInferred(res, map[string]string{dataset.AttrExpression: note})
+		}
 	}
 	if err := analysis.WriteMetrics(outPath(sc, metricsFile), res); err != nil {
 		return pipeline.Stats{}, err
@@ -84,15 +128,19 @@ func headline(res *analysis.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "n=%d MAE %.2f", res.Overall.N, res.Overall.MAE.Value)
 	for _, a := range res.Attributes {
+		key := a.Key
+		if a.Inferred != "" {
+			key += " (" + a.Inferred + ")"
+		}
 		if !a.Available {
-			fmt.Fprintf(&b, ", %s bias unavailable", a.Key)
+			fmt.Fprintf(&b, ", %s bias unavailable", key)
 			continue
 		}
 		if math.IsNaN(a.Bias.Value) {
-			fmt.Fprintf(&b, ", %s bias undefined (%d scored group%s)", a.Key, a.ScoredGroups, map[bool]string{true: "", false: "s"}[a.ScoredGroups == 1])
+			fmt.Fprintf(&b, ", %s bias undefined (%d scored group%s)", key, a.ScoredGroups, map[bool]string{true: "", false: "s"}[a.ScoredGroups == 1])
 			continue
 		}
-		fmt.Fprintf(&b, ", %s bias %.3f", a.Key, a.Bias.Value)
+		fmt.Fprintf(&b, ", %s bias %.3f", key, a.Bias.Value)
 	}
 	return b.String()
 }

@@ -40,6 +40,7 @@ var OtherEnv = []string{
 type Config struct {
 	Run      RunConfig            `yaml:"run" doc:"The run as a whole: its name (the folder under runs/) and the seed every stage derives its randomness from."`
 	Data     dataset.DataConfig   `yaml:"data" doc:"Where the faces come from and how they are ingested (package dataset): the adapter, image size, accepted ages and values, and how many bad rows are tolerated. Relative paths are relative to the config file that sets them."`
+	Infer    InferConfig          `yaml:"infer" doc:"Inferred attributes (the infer stage, between ingest and split; off by default): a classifier preset fills an attribute where the dataset has no label, recorded as inferred with its confidence, and reports mark the attribute as inferred."`
 	Split    dataset.SplitOptions `yaml:"split" doc:"Train/valid/test assignment (package dataset): the dataset's own splits where it has them, otherwise stratified by attributes and age group, with near-duplicate groups kept on one side."`
 	Balance  balance.Options      `yaml:"balance" doc:"Rebalancing of the training split (package balance): which attributes define groups, and whether small groups are oversampled, large ones undersampled, or losses reweighted. Only the training split is touched."`
 	Augment  AugmentConfig        `yaml:"augment" doc:"Image augmentation of the training set (package augment, built on gift). Parameters of every image follow from the run seed, sample id, copy and epoch, so the same plan gives the same pixels."`
@@ -110,6 +111,7 @@ func DefaultConfig() *Config {
 	return &Config{
 		Run:      RunConfig{Name: "default", Seed: 42},
 		Data:     dataset.DefaultDataConfig(),
+		Infer:    DefaultInferConfig(),
 		Split:    dataset.DefaultSplitOptions(),
 		Balance:  balance.DefaultOptions(),
 		Augment:  AugmentConfig{Options: augment.DefaultOptions(), ContactSheet: ContactSheetConfig{Copies: 4}},
@@ -169,6 +171,7 @@ func (c *Config) Validate() error {
 	errs := []error{
 		spec.Check("run", &c.Run),
 		c.Data.Validate(),
+		c.Infer.Validate(c.Data.Ingest.Allowed[dataset.AttrExpression]),
 		c.Split.Validate(),
 		c.Balance.Validate(),
 		c.Augment.Validate(),

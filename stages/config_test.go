@@ -251,6 +251,7 @@ func TestStagesSeeOnlyWhatTheyDeclare(t *testing.T) {
 		perturbAll(t, full)
 		full.Model.Kind, full.Model.From, full.Audit.File = kind, from, table // keep the mode
 		info := graphInfo{trains: full.trains(), audit: full.Audit.Enabled()}
+		info.infer = !info.audit && full.Infer.Expression.Enabled // perturbAll turns it on
 		for _, d := range graphDefs(info) {
 			decls, err := config.Declare(full, d.reads(full)...)
 			if err != nil {

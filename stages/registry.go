@@ -35,6 +35,16 @@ type stageDef struct {
 type graphInfo struct {
 	trains bool // the graph has the training stages
 	audit  bool // the graph audits a table (audit.file): load, not ingest … evaluate
+	infer  bool // the infer stage runs between ingest and split
+}
+
+// samplesStage is the stage whose samples.arrow split reads: ingest's, or
+// infer's when it fills attributes.
+func (g graphInfo) samplesStage() string {
+	if g.infer {
+		return stageInfer
+	}
+	return stageIngest
 }
 
 // predictionsStage is the stage whose predictions.arrow the analysis reads.
@@ -53,6 +63,7 @@ func (g graphInfo) predictionsStage() string {
 // and report, and every image stage is left out, saying so.
 func Graph(cfg *Config) *pipeline.Graph {
 	info := graphInfo{trains: cfg.trains(), audit: cfg.Audit.Enabled()}
+	info.infer = !info.audit && cfg.Infer.Expression.Enabled
 	defs := graphDefs(info)
 	var st []pipeline.Stage
 	for _, d := range defs {
@@ -87,7 +98,11 @@ func graphDefs(info graphInfo) []stageDef {
 	if info.audit {
 		return []stageDef{loadDef, analyzeDef, reportDef}
 	}
-	defs := []stageDef{ingestDef, splitDef}
+	defs := []stageDef{ingestDef}
+	if info.infer {
+		defs = append(defs, inferDef)
+	}
+	defs = append(defs, splitDef)
 	if info.trains {
 		defs = append(defs, balanceDef, augmentDef, trainDef)
 	}

@@ -13,10 +13,11 @@ import (
 var splitDef = stageDef{
 	name:  stageSplit,
 	reads: func(c *Config) []any { return []any{&c.Split} },
-	build: func(v *Config, d []config.Decl, _ graphInfo) pipeline.Stage {
+	build: func(v *Config, d []config.Decl, g graphInfo) pipeline.Stage {
 		// Version 2: the samples table's subject column; a subject's images
 		// share a split.
-		return splitStage{stageBase{name: stageSplit, version: "2", decls: d, inputs: []string{stageIngest}}, v.Split}
+		from := g.samplesStage()
+		return splitStage{stageBase{name: stageSplit, version: "2", decls: d, inputs: []string{from}}, v.Split, from}
 	},
 }
 
@@ -24,10 +25,11 @@ var splitDef = stageDef{
 type splitStage struct {
 	stageBase
 	opts dataset.SplitOptions
+	from string // the stage whose samples are split (ingest or infer)
 }
 
 func (s splitStage) Run(ctx context.Context, sc *pipeline.StageContext) (pipeline.Stats, error) {
-	samples, err := dataset.ReadSamples(inputPath(sc, stageIngest, samplesFile))
+	samples, err := dataset.ReadSamples(inputPath(sc, s.from, samplesFile))
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
