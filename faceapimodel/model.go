@@ -151,23 +151,7 @@ func (m *AgeGender) PredictPacked(ctx context.Context, pk *dataset.Packed, index
 	if err := spec.CheckPacked(pk); err != nil {
 		return nil, fmt.Errorf("face-api AgeGenderNet: %w", err)
 	}
-	p, err := preprocess.New(spec)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]float64, 0, len(index))
-	buf := spec.NewTensor(min(m.batch, len(index)))
-	for lo := 0; lo < len(index); lo += m.batch {
-		hi := min(len(index), lo+m.batch)
-		t := buf.Head(hi - lo)
-		if err := p.PutPacked(t, pk, index[lo:hi]); err != nil {
-			return nil, err
-		}
-		ages, err := m.Predict(ctx, t, tracker)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ages...)
-	}
-	return out, nil
+	return preprocess.PackedBatches(ctx, spec, pk, index, m.batch, func(t preprocess.Tensor) ([]float64, error) {
+		return m.Predict(ctx, t, tracker)
+	})
 }

@@ -507,31 +507,9 @@ func (m *Model) PredictPacked(ctx context.Context, pk *dataset.Packed, index []i
 	if err := m.pre.CheckPacked(pk); err != nil {
 		return nil, fmt.Errorf("ONNX model %s: %w", m.path, err)
 	}
-	p, err := preprocess.New(m.pre)
-	if err != nil {
-		return nil, err
-	}
-	tracker = progress.OrDiscard(tracker)
-	defer tracker.Finish()
-	results := make([]Result, 0, len(index))
-	step := m.step()
-	buf := m.pre.NewTensor(min(step, len(index)))
-	for lo := 0; lo < len(index); lo += step {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hi := min(len(index), lo+step)
-		t := buf.Head(hi - lo)
-		if err := p.PutPacked(t, pk, index[lo:hi]); err != nil {
-			return nil, err
-		}
-		rows, err := m.Predict(ctx, t, tracker)
-		if err != nil {
-			return nil, err
-		}
-		results = append(results, rows...)
-	}
-	return results, nil
+	return preprocess.PackedBatches(ctx, m.pre, pk, index, m.step(), func(t preprocess.Tensor) ([]Result, error) {
+		return m.Predict(ctx, t, tracker)
+	})
 }
 
 // PredictFiles runs the model over original image files, decoded and

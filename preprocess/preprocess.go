@@ -333,3 +333,37 @@ feed:
 	}
 	return t, errs, nil
 }
+
+// PackedBatches preprocesses the packed images at index, step at a time,
+// into one reused tensor, hands each batch to run and collects its
+// results in order, checking ctx between batches: the batch loop every
+// image model shares, with memory bounded by one batch. The caller checks
+// the pack against spec first (CheckPacked), naming its model.
+func PackedBatches[R any](ctx context.Context, spec Spec, pk *dataset.Packed, index []int, step int, run func(Tensor) ([]R, error)) ([]R, error) {
+	p, err := New(spec)
+	if err != nil {
+		return nil, err
+	}
+	if len(index) == 0 {
+		return nil, nil
+	}
+	step = max(1, step)
+	results := make([]R, 0, len(index))
+	buf := spec.NewTensor(min(step, len(index)))
+	for lo := 0; lo < len(index); lo += step {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(len(index), lo+step)
+		t := buf.Head(hi - lo)
+		if err := p.PutPacked(t, pk, index[lo:hi]); err != nil {
+			return nil, err
+		}
+		rows, err := run(t)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, rows...)
+	}
+	return results, nil
+}

@@ -2,6 +2,8 @@ package preprocess
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -441,5 +443,52 @@ func TestSpecFeeds(t *testing.T) {
 				t.Errorf("Feeds(%v) = %d, %v; want %d, %v", tc.shape, batch, ok, tc.batch, tc.ok)
 			}
 		})
+	}
+}
+
+// PackedBatches feeds the images at index in order, step at a time with a
+// shorter last batch, and stops when the context is done.
+func TestPackedBatches(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "images.pack")
+	w, err := dataset.CreatePacked(path, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		pix := make([]byte, 12)
+		pix[0] = byte(10 * i)
+		if err := w.Append(fmt.Sprint(i), pix); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pk, err := dataset.OpenPacked(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pk.Close()
+	spec := spec22(nil)
+	var sizes []int
+	first := func(tn Tensor) ([]float32, error) {
+		sizes = append(sizes, tn.Len())
+		out := make([]float32, tn.Len())
+		for i := range out {
+			out[i] = tn.F32[i*spec.PerImage()]
+		}
+		return out, nil
+	}
+	got, err := PackedBatches(context.Background(), spec, pk, []int{4, 0, 3, 1, 2}, 2, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []float32{40, 0, 30, 10, 20}) || !slices.Equal(sizes, []int{2, 2, 1}) {
+		t.Errorf("values %v in batches %v, want [40 0 30 10 20] in [2 2 1]", got, sizes)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := PackedBatches(ctx, spec, pk, []int{0, 1}, 1, first); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
 	}
 }

@@ -452,28 +452,7 @@ func (m *Model) PredictPacked(ctx context.Context, pk *dataset.Packed, index []i
 	if err := m.pre.CheckPacked(pk); err != nil {
 		return nil, fmt.Errorf("SavedModel %s: %w", m.dir, err)
 	}
-	p, err := preprocess.New(m.pre)
-	if err != nil {
-		return nil, err
-	}
-	tracker = progress.OrDiscard(tracker)
-	results := make([]Result, 0, len(index))
-	step := m.step()
-	buf := m.pre.NewTensor(min(step, max(1, len(index))))
-	for lo := 0; lo < len(index); lo += step {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hi := min(len(index), lo+step)
-		t := buf.Head(hi - lo)
-		if err := p.PutPacked(t, pk, index[lo:hi]); err != nil {
-			return nil, err
-		}
-		rows, err := m.Predict(ctx, t, tracker)
-		if err != nil {
-			return nil, err
-		}
-		results = append(results, rows...)
-	}
-	return results, nil
+	return preprocess.PackedBatches(ctx, m.pre, pk, index, m.step(), func(t preprocess.Tensor) ([]Result, error) {
+		return m.Predict(ctx, t, tracker)
+	})
 }
