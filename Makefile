@@ -88,6 +88,18 @@ audit-models: build
 	$(BIN) run experiments/audit-dlib-age.yaml
 	$(BIN) compare runs/audit-m5 runs/audit-p-m5 runs/audit-dlib-age --json --title "Three age models on UTKFace test"
 
+## audit-presets: the packaged off-the-shelf age estimators (TF.js presets
+## and face-api's AgeGenderNet) on UTKFace's test split, then side by side
+## with paired tests (runs/compare-presets); inference only, minutes each
+PRESETS ?= faceres-age gear-age ssrnet-age face-api-age
+.PHONY: audit-presets
+audit-presets: build
+	@for p in $(PRESETS); do \
+	  $(BIN) run configs/utkface-scratch.yaml --runs $(RUNS) --set model.preset=$$p --set run.name=audit-$$p \
+	    --set evaluate.splits=[test] --set analysis.split=test --set report.model_name="preset $$p" || exit 1; \
+	done
+	$(BIN) compare $(foreach p,$(PRESETS),$(RUNS)/audit-$(p)) --out $(RUNS)/compare-presets --json --title "Off-the-shelf age estimators on UTKFace test"
+
 ## docs: regenerate docs/config.md from the schema
 docs: build
 	$(BIN) schema > docs/config.md

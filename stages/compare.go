@@ -32,6 +32,7 @@ type finishedRun struct {
 	stages  []reports.StageTime
 	notes   []string // the run's report notes (trainingNotes)
 	commit  string   // the code's git commit (manifest versions)
+	trained bool     // its last graph trained a model here
 }
 
 func readFinishedRun(dir string) (*finishedRun, error) {
@@ -59,6 +60,7 @@ func readFinishedRun(dir string) (*finishedRun, error) {
 	// Only a run whose last graph had a train stage has a history: its
 	// folder may still link an older configuration's train output.
 	if st, ok := m.Stage(stageTrain); ok && st.Status != pipeline.StageNotApplicable {
+		run.trained = true
 		run.notes = factsOf(cfg).trainingNotes()
 		if run.history, err = readOptional(filepath.Join(dir, stageTrain, historyFile), dataset.ReadHistory); err != nil {
 			return nil, fmt.Errorf("compare %s: %w", dir, err)
@@ -123,8 +125,14 @@ func CompareRuns(ctx context.Context, runDirs []string, o CompareOptions) (repor
 		cmp.Title = "fairage comparison: " + strings.Join(names, ", ")
 	}
 	for _, r := range runs {
+		facts := factsOf(r.cfg)
+		if !r.trained {
+			// A model not trained here: the config's learning rate and
+			// strategy describe nothing about it.
+			facts = modelFacts{name: r.cfg.Report.ModelName}
+		}
 		cmp.Runs = append(cmp.Runs, reports.ComparedRun{
-			Name: r.name, Model: factsOf(r.cfg).modelInfo(r.name), Analysis: r.result,
+			Name: r.name, Model: facts.modelInfo(r.name), Analysis: r.result,
 			History: r.history, Stages: r.stages, Notes: r.notes, Commit: r.commit,
 		})
 	}

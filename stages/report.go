@@ -42,7 +42,9 @@ var reportDef = stageDef{
 			// No model was trained here (an audited table, a foreign or
 			// another run's model): this config's train section says
 			// nothing about it.
-			facts = modelFacts{name: v.Report.ModelName}
+			// The preset and the dataset stay: whether the audited faces
+			// may be among the preset's training data.
+			facts = modelFacts{name: v.Report.ModelName, preset: string(v.Model.Preset), dataset: string(v.Data.Adapter)}
 		}
 		return reportStage{stageBase: stageBase{name: stageReport, version: "2", decls: d, inputs: inputs},
 			opts: v.Report.Options, facts: facts, from: g.predictionsStage()}

@@ -39,3 +39,26 @@ func TestTrainingNotes(t *testing.T) {
 		})
 	}
 }
+
+// A preset run trains nothing, so its report says nothing of the config's
+// training, but it keeps what the overlap warning needs.
+func TestPresetReportKeepsOverlapFacts(t *testing.T) {
+	cfg, err := Load(repoFile(t, "pipeline.yaml"), LoadOptions{Sets: []string{"model.preset=face-api-age", "data.adapter=utkface"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range Graph(cfg.Config).Stages() {
+		rs, ok := st.(reportStage)
+		if !ok {
+			continue
+		}
+		if rs.facts.lr != 0 || rs.facts.strategy != "" {
+			t.Errorf("report of a preset shows training facts %+v", rs.facts)
+		}
+		if notes := rs.facts.overlapNotes(); len(notes) != 1 || !strings.Contains(notes[0], "trained on utkface") {
+			t.Errorf("overlap notes %q, want the training-data warning", notes)
+		}
+		return
+	}
+	t.Fatal("no report stage in the graph")
+}
