@@ -209,7 +209,6 @@ func (f modelFacts) overlapNotes() []string {
 		"some audited faces may have been among its training images, so its errors here may not be held out and may flatter it; "+
 		"compare it with models trained here only on other data with care.", f.preset, f.dataset, strings.Join(p.TrainedOn, ", "))}
 }
-}
 
 // manifestYAML renders the resolved config a manifest records.
 func manifestYAML(m map[string]any) string {
