@@ -205,7 +205,7 @@ func (f modelFacts) overlapNotes() []string {
 	if err != nil || !slices.Contains(p.TrainedOn, f.dataset) {
 		return nil
 	}
-	return []string{fmt.Sprintf("The packaged model %s is listed as trained on %s (its training data, stated or inferred: %s; see `pipeline schema`): "+
+	return []string{fmt.Sprintf("The packaged model %s is listed as trained on %s (its training data, stated or inferred: %s; see the README's presets): "+
 		"some audited faces may have been among its training images, so its errors here may not be held out and may flatter it; "+
 		"compare it with models trained here only on other data with care.", f.preset, f.dataset, strings.Join(p.TrainedOn, ", "))}
 }
