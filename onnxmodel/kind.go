@@ -139,7 +139,7 @@ type kindModel struct {
 // its reason.
 func (k *kindModel) Predict(ctx context.Context, data regressor.Data) (regressor.Output, error) {
 	return regressor.PredictPacked(ctx, data, k.m.path, k.progress, k.m.PredictPacked,
-		func(r Result) (float64, string, string) { return preprocess.Outcome(r.Age, r.Err) })
+		Result.Outcome)
 }
 
 // Describe says which file ran, on what runtime, read how.

@@ -374,13 +374,8 @@ func (m *Model) Describe() Description {
 		BatchSize: m.opts.BatchSize, GraphOptimization: string(m.opts.GraphOptimization)}
 }
 
-// Result is the age of one image, or why it has none (a non-finite output,
-// class outputs that are not probabilities): such a row is to be rejected
-// with Err.Reason and counted, never averaged in.
-type Result struct {
-	Age float64
-	Err *preprocess.RowError
-}
+// Result is the age of one image, or why it has none.
+type Result = preprocess.Result
 
 // Predict runs the model over a preprocessed batch (any size: it is split
 // into calls of Options.BatchSize, or of the graph's fixed batch), checking
@@ -484,18 +479,9 @@ func runChunk[T float32 | uint8](m *Model, data []T, n int) ([]Result, error) {
 		return nil, fmt.Errorf("ONNX model %s: output %q has shape %v for a batch of %d; the declared decoding (%s) expects [%d %d]",
 			m.path, m.res.Name, []int64(shape), b, m.out, b, width)
 	}
-	rows := make([]Result, n)
-	for i := range rows {
-		age, err := m.out.Age(values[i*width : (i+1)*width])
-		if err != nil {
-			var re *preprocess.RowError
-			if !errors.As(err, &re) {
-				return nil, fmt.Errorf("ONNX model %s: %w", m.path, err)
-			}
-			rows[i].Err = re
-			continue
-		}
-		rows[i].Age = age
+	rows, err := m.out.Results(m.out.Split(values, n))
+	if err != nil {
+		return nil, fmt.Errorf("ONNX model %s: %w", m.path, err)
 	}
 	return rows, nil
 }

@@ -234,11 +234,48 @@ func ages(a []float64) string {
 	return fmt.Sprintf("%s, %s, %s, …, %s", f(a[0]), f(a[1]), f(a[2]), f(a[len(a)-1]))
 }
 
-// Outcome spells a model's result for regressor.PredictPacked: the age,
-// and the reason and detail of err when the row has no usable age.
-func Outcome(age float64, err *RowError) (float64, string, string) {
-	if err == nil {
-		return age, "", ""
+// Result is the age a model gives one image, or why it has none (a
+// non-finite output, class outputs that are not probabilities): such a row
+// is rejected with Err.Reason and counted, never averaged in.
+type Result struct {
+	Age float64
+	Err *RowError
+}
+
+// Outcome spells r for regressor.PredictPacked: the age, and the reason
+// and detail when the row has no usable age.
+func (r Result) Outcome() (float64, string, string) {
+	if r.Err == nil {
+		return r.Age, "", ""
 	}
-	return age, err.Reason, err.Detail
+	return r.Age, r.Err.Reason, r.Err.Detail
+}
+
+// Results turns each output row into a Result: a row the decoding refuses
+// becomes a Result with Err; any other error concerns the whole model.
+func (o Output) Results(rows [][]float32) ([]Result, error) {
+	res := make([]Result, len(rows))
+	for i, r := range rows {
+		age, err := o.Age(r)
+		if err != nil {
+			var re *RowError
+			if !errors.As(err, &re) {
+				return nil, err
+			}
+			res[i].Err = re
+			continue
+		}
+		res[i].Age = age
+	}
+	return res, nil
+}
+
+// Split cuts a flat output buffer into n rows of Width values.
+func (o Output) Split(values []float32, n int) [][]float32 {
+	w := o.Width()
+	rows := make([][]float32, n)
+	for i := range rows {
+		rows[i] = values[i*w : (i+1)*w]
+	}
+	return rows
 }

@@ -134,3 +134,23 @@ func TestOutputString(t *testing.T) {
 		}
 	}
 }
+
+// Results decodes every row of a flat output buffer and keeps a refused
+// row as a Result with its reason, so a model rejects it instead of
+// averaging it in.
+func TestOutputResults(t *testing.T) {
+	o := Output{Decode: Years}
+	res, err := o.Results(o.Split([]float32{31, float32(math.Inf(1)), 7}, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Age != 31 || res[0].Err != nil || res[2].Age != 7 || res[1].Err == nil || res[1].Err.Reason != ReasonNonFinite {
+		t.Fatalf("results %+v", res)
+	}
+	if _, reason, _ := res[1].Outcome(); reason != ReasonNonFinite {
+		t.Errorf("outcome of a refused row: reason %q", reason)
+	}
+	if _, reason, _ := res[0].Outcome(); reason != "" {
+		t.Errorf("a usable row has reason %q", reason)
+	}
+}

@@ -309,13 +309,8 @@ func (m *Model) Dir() string { return m.dir }
 // Digest is the SHA-256 over the folder's files.
 func (m *Model) Digest() string { return m.digest }
 
-// Result is the age of one image, or why it has none (a non-finite
-// output, class outputs that are not probabilities): such a row is
-// rejected with Err.Reason and counted, never averaged in.
-type Result struct {
-	Age float64
-	Err *preprocess.RowError
-}
+// Result is the age of one image, or why it has none.
+type Result = preprocess.Result
 
 func (m *Model) step() int {
 	if m.fixedBatch > 0 {
@@ -404,18 +399,9 @@ func (m *Model) run(raw []byte, n int) ([]Result, error) {
 		return nil, fmt.Errorf("SavedModel %s: output %s has shape %v for a batch of %d; the declared decoding (%s) expects [%d %d]",
 			m.dir, m.res, shape, b, m.out, b, width)
 	}
-	rows := make([]Result, n)
-	for i := range rows {
-		age, err := m.out.Age(values[i*width : (i+1)*width])
-		if err != nil {
-			var re *preprocess.RowError
-			if !errors.As(err, &re) {
-				return nil, fmt.Errorf("SavedModel %s: %w", m.dir, err)
-			}
-			rows[i].Err = re
-			continue
-		}
-		rows[i].Age = age
+	rows, err := m.out.Results(m.out.Split(values, n))
+	if err != nil {
+		return nil, fmt.Errorf("SavedModel %s: %w", m.dir, err)
 	}
 	return rows, nil
 }

@@ -120,7 +120,7 @@ type kindModel struct {
 // without a usable output is rejected with its reason.
 func (k *kindModel) Predict(ctx context.Context, data regressor.Data) (regressor.Output, error) {
 	return regressor.PredictPacked(ctx, data, k.m.path, k.progress, k.m.PredictPacked,
-		func(r Result) (float64, string, string) { return preprocess.Outcome(r.Age, r.Err) })
+		Result.Outcome)
 }
 
 // Describe says which file ran, converted how, read how.

@@ -222,10 +222,7 @@ func (m *Model) Describe() Description {
 }
 
 // Result is the age of one image, or why it has none.
-type Result struct {
-	Age float64
-	Err *preprocess.RowError
-}
+type Result = preprocess.Result
 
 // Outputs runs the graph over a preprocessed batch and returns its raw
 // output rows (for conformance checks and class outputs).
@@ -325,18 +322,9 @@ func (m *Model) Predict(ctx context.Context, t preprocess.Tensor, tracker progre
 	if err != nil {
 		return nil, err
 	}
-	res := make([]Result, len(rows))
-	for i, r := range rows {
-		age, err := m.out.Age(r)
-		if err != nil {
-			var re *preprocess.RowError
-			if !errors.As(err, &re) {
-				return nil, fmt.Errorf("%s: %w", m.conv.name(), err)
-			}
-			res[i].Err = re
-			continue
-		}
-		res[i].Age = age
+	res, err := m.out.Results(rows)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", m.conv.name(), err)
 	}
 	return res, nil
 }
