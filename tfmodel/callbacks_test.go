@@ -80,3 +80,27 @@ func TestMonitoredFallsBackWithoutValidation(t *testing.T) {
 		t.Errorf("val_loss without validation = %v, want the training loss 3", got)
 	}
 }
+
+func TestWarmupFactor(t *testing.T) {
+	all, head := phase{Name: "all"}, phase{Name: "head", HeadOnly: true}
+	for _, tt := range []struct {
+		ph     phase
+		warmup float64
+		steps  int
+		done   int64
+		want   float64
+	}{
+		{all, 0, 10, 0, 1},
+		{all, 1, 10, 0, 0.1},
+		{all, 1, 10, 4, 0.5},
+		{all, 1, 10, 9, 1},
+		{all, 1, 10, 50, 1},
+		{all, 2.5, 4, 0, 0.1},
+		{all, 0.5, 10, 2, 0.6},
+		{head, 1, 10, 0, 1},
+	} {
+		if got := warmupFactor(tt.ph, tt.warmup, tt.steps, tt.done); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("warmupFactor(%s, %g epochs, %d steps/epoch, %d done) = %g, want %g", tt.ph.Name, tt.warmup, tt.steps, tt.done, got, tt.want)
+		}
+	}
+}

@@ -162,7 +162,12 @@ type TrainConfig struct {
 	// than a fresh head); FreezeStages keeps the first stages of the
 	// backbone fixed even then (see stages.go for what a stage is).
 	BackboneLRScale float64 `json:"backbone_lr_scale" yaml:"backbone_lr_scale" range:"(0,10]" doc:"Multiplier on the learning rate of backbone variables when all layers train (e.g. 0.1 to fine-tune a pretrained backbone gently); 1: the same rate as the head."`
-	FreezeStages    int     `json:"freeze_stages" yaml:"freeze_stages" range:"[0,5]" doc:"When all layers train, keep the first N of the backbone's 5 stages frozen (stage 1 is the stem; stages 2-5 the residual stages, one per resolution); frozen weights and batch-norm statistics stay as they were."`
+	// WarmupEpochs ramps the rate of a phase that trains the backbone up
+	// from nearly 0: switching from a converged head to all layers with a
+	// fresh Adam at the full rate wrecked the pretrained fit in the first
+	// all-layers epoch (docs/results.md).
+	WarmupEpochs float64 `json:"warmup_epochs" yaml:"warmup_epochs" range:"[0,1000]" doc:"Linear learning-rate warmup at the start of every phase that trains the backbone (all_layers, the all-layers phase of head_then_all): step k of the phase trains at k/(warmup_epochs × steps per epoch) of its rate until that reaches 1; fractions of an epoch allowed; 0: none. Head-only phases never warm up."`
+	FreezeStages int     `json:"freeze_stages" yaml:"freeze_stages" range:"[0,5]" doc:"When all layers train, keep the first N of the backbone's 5 stages frozen (stage 1 is the stem; stages 2-5 the residual stages, one per resolution); frozen weights and batch-norm statistics stay as they were."`
 	// Cluster, when set, trains data-parallel on a TensorFlow cluster
 	// (replicas.go); the layout's effect on the results reaches the stage
 	// fingerprint through the train stage's input digest, not these keys.

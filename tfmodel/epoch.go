@@ -50,6 +50,12 @@ func (f *fit) trainEpoch(ctx context.Context, ph phase, track progress.Tracker) 
 		if err != nil {
 			return 0, 0, 0, err
 		}
+		lr := lr
+		if w := warmupFactor(ph, f.tc.WarmupEpochs, nb, f.st.PhaseSteps); w < 1 {
+			if lr, err = tf.NewTensor(float32(f.st.LR * w)); err != nil {
+				return 0, 0, 0, err
+			}
+		}
 		out, err := f.r.sess.Run(map[tf.Output]*tf.Tensor{
 			gr.images: bt.images, tg.targets: bt.targets, tg.weights: bt.weights, tg.lr: lr, gr.stepSeed: seed,
 		}, []tf.Output{tt.loss, tt.absErr}, []*tf.Operation{tt.step})
@@ -65,6 +71,7 @@ func (f *fit) trainEpoch(ctx context.Context, ph phase, track progress.Tracker) 
 		sumAbs += float64(out[1].Value().(float32))
 		seen += bt.n
 		f.st.Steps++
+		f.st.PhaseSteps++
 		track.Add(bt.n)
 		f.mem.add(int64(bt.n * f.r.cfg.InputSize * f.r.cfg.InputSize * 3))
 	}
@@ -153,4 +160,15 @@ func bytesOf(vars []*variable) int64 {
 		n += e
 	}
 	return n
+}
+
+// warmupFactor is the share of the phase's rate that the phase's step
+// done+1 trains at: a linear ramp over warmupEpochs epochs of stepsPerEpoch
+// steps in a phase that trains the backbone, else 1.
+func warmupFactor(ph phase, warmupEpochs float64, stepsPerEpoch int, done int64) float64 {
+	total := warmupEpochs * float64(stepsPerEpoch)
+	if ph.HeadOnly || total <= 0 {
+		return 1
+	}
+	return math.Min(1, float64(done+1)/total)
 }

@@ -256,6 +256,64 @@ func TestBackboneLRScale(t *testing.T) {
 	}
 }
 
+// TestWarmup: with warmup_epochs W over a one-step epoch, Adam's first
+// step of a phase that trains the backbone moves every weight by lr/W
+// (see TestBackboneLRScale); the ramp restarts with each phase, and
+// head-only phases never warm up.
+func TestWarmup(t *testing.T) {
+	skipTrainingIfShort(t)
+	const lr = 1e-3
+	for _, tt := range []struct {
+		name     string
+		strategy Strategy
+		warmup   float64
+		backbone float64 // the largest change of a backbone weight
+		head     float64 // of a head weight; 0: not checked
+	}{
+		{"all_layers without warmup", "all_layers", 0, lr, lr},
+		{"all_layers, warmup 4 epochs", "all_layers", 4, lr / 4, lr / 4},
+		{"all_layers, warmup half an epoch", "all_layers", 0.5, lr, lr},
+		// A step counter carried over from the head phase would give 2/4.
+		{"head_then_all: the ramp restarts in the all phase", "head_then_all", 4, lr / 4, 0},
+		{"head_only never warms up", "head_only", 4, 0, lr},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tc := smallTrain()
+			tc.Strategy, tc.Epochs, tc.BatchSize, tc.Adam.LR, tc.WarmupEpochs = tt.strategy, 1, 32, lr, tt.warmup
+			tc.HeadPhase, tc.AllPhase = PhaseConfig{LR: lr, Epochs: 1}, PhaseConfig{LR: lr, Epochs: 1}
+			cfg := smallModel(32)
+			cfg.Dropout = 0
+			m, err := New(cfg, quiet(WithTraining(tc))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			before := variableBytes(t, m)
+			if _, err := m.Fit(context.Background(), makeData(t, 32, 32, 61), regressor.Data{}, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			after := variableBytes(t, m)
+			step := map[part]float64{}
+			for _, v := range m.gr.modelVars() {
+				if !v.trained {
+					continue
+				}
+				a, b := floats(before[v.name]), floats(after[v.name])
+				for i := range a {
+					step[v.part] = max(step[v.part], math.Abs(float64(b[i]-a[i])))
+				}
+			}
+			t.Logf("largest step: backbone %.5g, head %.5g", step[partBackbone], step[partHead])
+			if math.Abs(step[partBackbone]-tt.backbone) > lr*1e-2 {
+				t.Errorf("largest backbone step %.5g, want %.5g", step[partBackbone], tt.backbone)
+			}
+			if tt.head != 0 && math.Abs(step[partHead]-tt.head) > lr*1e-2 {
+				t.Errorf("largest head step %.5g, want %.5g", step[partHead], tt.head)
+			}
+		})
+	}
+}
+
 // TestPretrainedCheckpoint: model.json records the weights' source and
 // digest and the input normalisation; the checkpoint loads without the
 // package installed; it refuses to restore into a from-scratch network (and
