@@ -227,33 +227,41 @@ func TestBackboneLRScale(t *testing.T) {
 		tc.Epochs, tc.BatchSize, tc.BackboneLRScale, tc.Adam.LR = 1, 32, scale, 1e-3
 		cfg := smallModel(32)
 		cfg.Dropout = 0
-		m, err := New(cfg, quiet(WithTraining(tc))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := variableBytes(t, m)
-		data := makeData(t, 32, 32, 61)
-		if _, err := m.Fit(context.Background(), data, regressor.Data{}, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-		after := variableBytes(t, m)
-		step := map[part]float64{}
-		for _, v := range m.gr.modelVars() {
-			if !v.trained {
-				continue
-			}
-			a, b := floats(before[v.name]), floats(after[v.name])
-			for i := range a {
-				step[v.part] = max(step[v.part], math.Abs(float64(b[i]-a[i])))
-			}
-		}
-		m.Close()
+		step := largestSteps(t, cfg, tc)
 		t.Logf("backbone_lr_scale %g: largest step backbone %.4g, head %.4g", scale, step[partBackbone], step[partHead])
 		if math.Abs(step[partHead]-1e-3) > 1e-5 || math.Abs(step[partBackbone]-scale*1e-3) > scale*1e-5 {
 			t.Errorf("backbone_lr_scale %g: largest steps %.5g (backbone) and %.5g (head), want %.5g and 0.001",
 				scale, step[partBackbone], step[partHead], scale*1e-3)
 		}
 	}
+}
+
+// largestSteps fits a model of cfg under tc on 32 synthetic 32-px images
+// and returns the largest change of a trained weight in the backbone and
+// in the head.
+func largestSteps(t *testing.T, cfg ModelConfig, tc TrainConfig) map[part]float64 {
+	t.Helper()
+	m, err := New(cfg, quiet(WithTraining(tc))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	before := variableBytes(t, m)
+	if _, err := m.Fit(context.Background(), makeData(t, 32, 32, 61), regressor.Data{}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := variableBytes(t, m)
+	step := map[part]float64{}
+	for _, v := range m.gr.modelVars() {
+		if !v.trained {
+			continue
+		}
+		a, b := floats(before[v.name]), floats(after[v.name])
+		for i := range a {
+			step[v.part] = max(step[v.part], math.Abs(float64(b[i]-a[i])))
+		}
+	}
+	return step
 }
 
 // TestWarmup: with warmup_epochs W over a one-step epoch, Adam's first
@@ -283,26 +291,7 @@ func TestWarmup(t *testing.T) {
 			tc.HeadPhase, tc.AllPhase = PhaseConfig{LR: lr, Epochs: 1}, PhaseConfig{LR: lr, Epochs: 1}
 			cfg := smallModel(32)
 			cfg.Dropout = 0
-			m, err := New(cfg, quiet(WithTraining(tc))...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-			before := variableBytes(t, m)
-			if _, err := m.Fit(context.Background(), makeData(t, 32, 32, 61), regressor.Data{}, nil, nil); err != nil {
-				t.Fatal(err)
-			}
-			after := variableBytes(t, m)
-			step := map[part]float64{}
-			for _, v := range m.gr.modelVars() {
-				if !v.trained {
-					continue
-				}
-				a, b := floats(before[v.name]), floats(after[v.name])
-				for i := range a {
-					step[v.part] = max(step[v.part], math.Abs(float64(b[i]-a[i])))
-				}
-			}
+			step := largestSteps(t, cfg, tc)
 			t.Logf("largest step: backbone %.5g, head %.5g", step[partBackbone], step[partHead])
 			if math.Abs(step[partBackbone]-tt.backbone) > lr*1e-2 {
 				t.Errorf("largest backbone step %.5g, want %.5g", step[partBackbone], tt.backbone)
