@@ -33,7 +33,8 @@ quick)
   # comfortably (at least 103); the weights were trained at 150. M1 still
   # trains its head on cached features; M2-M5 skip the head phase (its
   # feature cache costs 25-50 s a run) and fine-tune only the last stage
-  # for one epoch, so the ten runs fit in about 9 minutes on 2 cores.
+  # for one epoch, so the ten runs fit in about 10 minutes on 2 cores
+  # (12 min 48 s with the from-scratch series, measured).
   pretrained_sets=(--set data.image_size=112 --set train.epochs=3 --set train.head_phase.epochs=0 --set train.all_phase.epochs=1 --set train.freeze_stages=4)
   ;;
 *) echo "experiments: PROFILE=$profile: expected full or quick" >&2; exit 2 ;;

@@ -51,7 +51,9 @@ func (f *fit) trainEpoch(ctx context.Context, ph phase, track progress.Tracker) 
 			return 0, 0, 0, err
 		}
 		lr := lr
-		if w := warmupFactor(ph, f.tc.WarmupEpochs, nb, f.st.PhaseSteps); w < 1 {
+		// Every epoch of a phase trains the same nb steps, so the phase's
+		// step count follows from the epochs it has finished.
+		if w := warmupFactor(ph, f.tc.WarmupEpochs, nb, int64(f.st.EpochInPhase*nb+b-1)); w < 1 {
 			if lr, err = tf.NewTensor(float32(f.st.LR * w)); err != nil {
 				return 0, 0, 0, err
 			}
@@ -71,7 +73,6 @@ func (f *fit) trainEpoch(ctx context.Context, ph phase, track progress.Tracker) 
 		sumAbs += float64(out[1].Value().(float32))
 		seen += bt.n
 		f.st.Steps++
-		f.st.PhaseSteps++
 		track.Add(bt.n)
 		f.mem.add(int64(bt.n * f.r.cfg.InputSize * f.r.cfg.InputSize * 3))
 	}

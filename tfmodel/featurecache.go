@@ -212,7 +212,6 @@ func (f *fit) trainEpochCached(ctx context.Context, track progress.Tracker) (los
 		sumLoss += l * float64(len(part))
 		sumAbs += float64(out[1].Value().(float32))
 		f.st.Steps++
-		f.st.PhaseSteps++
 		track.Add(len(part))
 	}
 	n := float64(len(order))

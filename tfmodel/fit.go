@@ -151,7 +151,6 @@ func (f *fit) beginPhase(ph phase) error {
 		return fmt.Errorf("reset optimizer for phase %s: %w", ph.Name, err)
 	}
 	f.st.LR = ph.LR
-	f.st.PhaseSteps = 0
 	f.plateau.State, f.early.State = PlateauState{}, EarlyStopState{}
 	f.best = nil
 	f.cache = nil // features of a frozen backbone are only valid within its phase

@@ -32,7 +32,6 @@ type trainState struct {
 	EpochInPhase int            `json:"epoch_in_phase"` // epochs finished in that phase (0: it has not started)
 	Epoch        int            `json:"epoch"`          // epochs finished overall
 	Steps        int64          `json:"steps"`          // batches trained overall (seeds dropout)
-	PhaseSteps   int64          `json:"phase_steps"`    // batches trained in the current phase (for the warmup)
 	LR           float64        `json:"lr"`
 	Plateau      PlateauState   `json:"plateau"`
 	Early        EarlyStopState `json:"early_stopping"`
